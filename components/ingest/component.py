@@ -1,0 +1,73 @@
+"""`SpanHistoryExampleGen`: a FileBasedExampleGen over `<data>/span-N/*.csv`.
+
+It keeps FileBasedExampleGen's driver (span resolution, fingerprints) and its
+Kubeflow handling, and swaps in an executor that checks the columns and reads
+spans 1..N in one artifact (see `executor.py` for the splits).
+"""
+
+from __future__ import annotations
+
+import json
+
+from tfx import types
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.proto import example_gen_pb2, range_config_pb2
+from tfx.types import standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ExecutionParameter
+
+from components.ingest import executor
+from components.ingest.csv_rows import SPAN_PATTERN
+from transforms.features import DataSpec
+
+TRAIN_BUCKETS = 4
+EVAL_BUCKETS = 1
+
+
+class SpanHistoryExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
+    PARAMETERS = {
+        **standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,
+        executor.DATA_SPEC_KEY: ExecutionParameter(type=str),
+    }
+
+
+class SpanHistoryExampleGen(FileBasedExampleGen):
+    """Ingests span N (and the spans before it) of a span-folder CSV data set."""
+
+    SPEC_CLASS = SpanHistoryExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, input_base: str, data_spec: DataSpec, span: int | None = None) -> None:
+        """Args:
+        input_base: the data root holding `span-<N>/` folders.
+        data_spec: the columns to read and check.
+        span: the span to ingest; None ingests the latest span found.
+        """
+        split_config = example_gen_pb2.SplitConfig(
+            splits=[
+                example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_EARLIER, hash_buckets=1),
+                example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_TRAIN, hash_buckets=TRAIN_BUCKETS),
+                example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_EVAL, hash_buckets=EVAL_BUCKETS),
+            ]
+        )
+        range_config = None
+        if span is not None:
+            range_config = range_config_pb2.RangeConfig(
+                static_range=range_config_pb2.StaticRange(
+                    start_span_number=span, end_span_number=span
+                )
+            )
+        spec = SpanHistoryExampleGenSpec(
+            input_base=input_base,
+            input_config=example_gen_pb2.Input(
+                splits=[example_gen_pb2.Input.Split(name="span", pattern=SPAN_PATTERN)]
+            ),
+            output_config=example_gen_pb2.Output(split_config=split_config),
+            custom_config=None,
+            range_config=range_config,
+            output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
+            output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+            data_spec=json.dumps(data_spec.to_dict(), sort_keys=True),
+            examples=types.Channel(type=standard_artifacts.Examples),
+        )
+        base_beam_component.BaseBeamComponent.__init__(self, spec=spec)

@@ -1,0 +1,120 @@
+"""The `embeddings/` folder kept inside every Model artifact, beside the SavedModel.
+
+Layout (per feature):
+    embeddings/<feature>/vocab.txt   row i = token i (UTF-8, one per line)
+    embeddings/<feature>/weights.npy [vocab_size, dim] float32, row i = token i
+    embeddings/<feature>/oov.npy     [dim] float32, the OOV row
+    embeddings/manifest.json         strategy, dims, level counts, rows trained, parent
+
+The SavedModel serves from exactly `concat([oov], weights)` for each feature:
+that is what the next run freezes, and what tests compare bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+EMBEDDINGS_DIR = "embeddings"
+MANIFEST = "manifest.json"
+SERVING_DIR = "Format-Serving"
+
+
+class ParentModelError(ValueError):
+    """The previous model's artifact cannot be extended (missing files, other features...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureRows:
+    """One feature's vocabulary and rows, as exported."""
+
+    vocabulary: tuple[str, ...]
+    weights: np.ndarray  # [len(vocabulary), dim]
+    oov: np.ndarray  # [dim]
+
+    @property
+    def table(self) -> np.ndarray:
+        """The table the SavedModel serves from: the OOV row, then one row per token."""
+        return np.concatenate([self.oov[np.newaxis, :], self.weights]).astype(np.float32)
+
+    @classmethod
+    def from_table(cls, vocabulary: tuple[str, ...], table: np.ndarray) -> FeatureRows:
+        table = np.asarray(table, np.float32)
+        return cls(vocabulary=vocabulary, weights=table[1:], oov=table[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportedEmbeddings:
+    manifest: dict[str, Any]
+    features: dict[str, FeatureRows]
+
+
+def model_root(serving_model_dir: str) -> str:
+    """The Model artifact's URI, given its `Format-Serving` directory."""
+    return os.path.dirname(serving_model_dir.rstrip("/"))
+
+
+def _feature_dir(root: str, feature: str) -> str:
+    return os.path.join(root, EMBEDDINGS_DIR, feature)
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with tf.io.gfile.GFile(path, "wb") as handle:
+        np.save(handle, np.asarray(array, np.float32), allow_pickle=False)
+
+
+def _load_npy(path: str) -> np.ndarray:
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        return np.load(handle, allow_pickle=False)
+
+
+def write_embeddings(
+    root: str, manifest: Mapping[str, Any], features: Mapping[str, FeatureRows]
+) -> None:
+    """Writes `embeddings/` under a Model artifact root."""
+    for name, rows in features.items():
+        folder = _feature_dir(root, name)
+        tf.io.gfile.makedirs(folder)
+        with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt"), "w") as handle:
+            handle.write("".join(f"{token}\n" for token in rows.vocabulary))
+        _save_npy(os.path.join(folder, "weights.npy"), rows.weights)
+        _save_npy(os.path.join(folder, "oov.npy"), rows.oov)
+    with tf.io.gfile.GFile(os.path.join(root, EMBEDDINGS_DIR, MANIFEST), "w") as handle:
+        json.dump(dict(manifest), handle, indent=2, sort_keys=True)
+
+
+def read_embeddings(root: str) -> ExportedEmbeddings:
+    """Reads `embeddings/` from a Model artifact root.
+
+    Raises:
+        ParentModelError: naming the artifact and the missing or damaged file.
+    """
+    manifest_path = os.path.join(root, EMBEDDINGS_DIR, MANIFEST)
+    try:
+        with tf.io.gfile.GFile(manifest_path) as handle:
+            manifest = json.load(handle)
+        features = {}
+        for name in manifest["features"]:
+            folder = _feature_dir(root, name)
+            with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt")) as handle:
+                vocabulary = tuple(handle.read().split("\n")[:-1])
+            rows = FeatureRows(
+                vocabulary=vocabulary,
+                weights=_load_npy(os.path.join(folder, "weights.npy")),
+                oov=_load_npy(os.path.join(folder, "oov.npy")),
+            )
+            if rows.weights.shape[0] != len(vocabulary) or rows.oov.shape != rows.weights.shape[1:]:
+                raise ValueError(
+                    f"{folder}: weights {rows.weights.shape} / oov {rows.oov.shape} do not "
+                    f"match {len(vocabulary)} vocabulary tokens"
+                )
+            features[name] = rows
+    except (OSError, tf.errors.OpError, ValueError, KeyError) as error:
+        raise ParentModelError(f"model artifact {root} is unreadable: {error}") from error
+    return ExportedEmbeddings(manifest=manifest, features=features)

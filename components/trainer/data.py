@@ -1,0 +1,83 @@
+"""Training input: transformed examples, optionally only the rows holding a new level."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import tensorflow as tf
+
+from transforms.preprocessing import transformed_label_key
+
+Features = dict[str, tf.Tensor]
+#: Maps a batch of features to a bool vector: keep the row or not.
+RowFilter = Callable[[Mapping[str, tf.Tensor]], tf.Tensor]
+
+
+def list_files(patterns: Sequence[str]) -> list[str]:
+    """Expands TFX file patterns (one per split) into a sorted file list."""
+    files = sorted({path for pattern in patterns for path in tf.io.gfile.glob(pattern)})
+    if not files:
+        raise FileNotFoundError(f"no example files match {list(patterns)}")
+    return files
+
+
+def load_rows(
+    patterns: Sequence[str],
+    feature_spec: Mapping[str, tf.io.FixedLenFeature],
+    feature_names: Sequence[str],
+    keep: RowFilter | None = None,
+) -> tf.data.Dataset:
+    """Reads transformed examples as unbatched (features, label) rows.
+
+    Args:
+        patterns: file patterns of the transformed example splits to read.
+        feature_spec: the transformed feature spec (from TFTransformOutput).
+        feature_names: categorical features to keep.
+        keep: optional filter; only rows it marks True are returned.
+
+    Returns:
+        A cached dataset of ({feature: string token}, int64 label) rows.
+    """
+    label_key = transformed_label_key()
+    spec = {name: feature_spec[name] for name in (*feature_names, label_key)}
+
+    def parse(serialized: tf.Tensor) -> tuple[Features, tf.Tensor]:
+        parsed = tf.io.parse_example(serialized, spec)
+        label = tf.reshape(parsed.pop(label_key), [-1])
+        return {name: tf.reshape(parsed[name], [-1]) for name in feature_names}, label
+
+    dataset = (
+        tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
+        .batch(4096)
+        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    )
+    if keep is not None:
+        dataset = dataset.map(
+            lambda features, label: _mask(features, label, keep(features)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return dataset.unbatch().cache()
+
+
+def _mask(
+    features: Features, label: tf.Tensor, keep: tf.Tensor
+) -> tuple[Features, tf.Tensor]:
+    return (
+        {name: tf.boolean_mask(values, keep) for name, values in features.items()},
+        tf.boolean_mask(label, keep),
+    )
+
+
+def count_rows(dataset: tf.data.Dataset) -> int:
+    """Counts a dataset's rows (and fills its cache)."""
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+
+
+def training_batches(dataset: tf.data.Dataset, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Shuffles (reproducibly) and batches cached rows for `fit`."""
+    return (
+        dataset.shuffle(100_000, seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(lambda features, label: (features, tf.cast(label, tf.float32)))
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -1,0 +1,63 @@
+"""Serving export: a SavedModel that parses tf.Examples and applies the transform graph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.trainer.model import AdditiveEmbeddingModel
+
+PREDICTION_KEY = "probability"
+NEW_LEVEL_KEY = "new_level"
+SLICE_SIGNATURE = "slice_features"
+
+
+class ServingModule(tf.Module):
+    """Holds the model and the transform layer, and defines the signatures."""
+
+    def __init__(
+        self,
+        model: AdditiveEmbeddingModel,
+        tft_output: tft.TFTransformOutput,
+        serving_features: Sequence[str],
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        raw_spec = tft_output.raw_feature_spec()
+        self._raw_spec = {name: raw_spec[name] for name in serving_features}
+        self._features = tuple(model.feature_names)
+
+    def _transformed(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        raw = tf.io.parse_example(serialized, self._raw_spec)
+        transformed = self.tft_layer(raw)
+        return {name: tf.reshape(transformed[name], [-1]) for name in self._features}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {PREDICTION_KEY: self.model(self._transformed(serialized))}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self._transformed(serialized)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def slice_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Marks rows holding a level this model added (what the Evaluator slices on)."""
+        flags = self.model.has_new_level(self._transformed(serialized))
+        return {NEW_LEVEL_KEY: tf.cast(flags, tf.int64)}
+
+
+def export_serving_model(module: ServingModule, directory: str) -> None:
+    """Saves `module` with `serving_default`, `transform_features` and `slice_features`."""
+    tf.saved_model.save(
+        module,
+        directory,
+        signatures={
+            "serving_default": module.serve,
+            "transform_features": module.transform_features,
+            SLICE_SIGNATURE: module.slice_features,
+        },
+    )

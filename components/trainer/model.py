@@ -1,0 +1,135 @@
+"""The model family: per-feature embeddings summed into one logit.
+
+Each categorical feature's token is mapped to a row by the model's own
+append-only vocabulary (unseen tokens go to the OOV row), the row's vector is
+summed over its dimensions, and the features' sums add up to the logit, as in
+the seed post. The only weights are the embedding rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW, LevelDiff
+from components.trainer.strategies import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.base import fresh_rows
+from transforms.features import DataSpec
+
+
+class TokenToRow(keras.layers.Layer):
+    """Looks a token up in a fixed vocabulary: token i -> row i + 1, anything else -> OOV."""
+
+    def __init__(self, vocabulary: Sequence[str], **kwargs) -> None:
+        super().__init__(trainable=False, **kwargs)
+        keys = tf.constant(list(vocabulary), dtype=tf.string)
+        values = tf.range(FIRST_TOKEN_ROW, FIRST_TOKEN_ROW + len(vocabulary), dtype=tf.int64)
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(keys, values), default_value=OOV_ROW
+        )
+
+    def call(self, tokens: tf.Tensor) -> tf.Tensor:
+        return self.table.lookup(tokens)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureTables:
+    """One feature's lookup and embedding layers, and where its new rows start."""
+
+    lookup: TokenToRow
+    embedding: EmbeddingTable
+    first_new_row: int
+
+
+def initial_rows(
+    diff: LevelDiff, dim: int, parent_table: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Splits a feature's starting table into the frozen part and the fresh part.
+
+    Args:
+        diff: the feature's level diff.
+        dim: embedding width.
+        parent_table: the parent's [1 + old_levels, dim] table (OOV row first), or
+            None for a model with no parent.
+        seed: seeds the fresh rows.
+
+    Returns:
+        (frozen, fresh): frozen holds the parent's rows (only the OOV row, zero,
+        when there is no parent); fresh holds random rows for every new token.
+    """
+    if parent_table is None:
+        frozen = np.zeros((FIRST_TOKEN_ROW, dim), np.float32)
+    else:
+        frozen = np.asarray(parent_table, np.float32)
+        if frozen.shape != (diff.frozen_rows, dim):
+            raise ValueError(
+                f"parent table of {diff.feature!r} has shape {frozen.shape}, "
+                f"expected {(diff.frozen_rows, dim)}"
+            )
+    return frozen, fresh_rows(diff.new_levels, dim, seed)
+
+
+def build_tables(
+    spec: DataSpec,
+    diffs: Mapping[str, LevelDiff],
+    strategy: EmbeddingStrategy,
+    parent_tables: Mapping[str, np.ndarray] | None,
+    seed: int,
+) -> dict[str, FeatureTables]:
+    """Builds every feature's lookup and embedding layer with `strategy`."""
+    tables = {}
+    for index, feature in enumerate(spec.categorical):
+        diff = diffs[feature.name]
+        parent = None if parent_tables is None else parent_tables[feature.name]
+        frozen, fresh = initial_rows(diff, feature.embedding_dim, parent, seed + index)
+        tables[feature.name] = FeatureTables(
+            lookup=TokenToRow(diff.merged, name=f"{feature.name}_rows"),
+            embedding=strategy.build(name=f"{feature.name}_embedding", frozen=frozen, fresh=fresh),
+            first_new_row=frozen.shape[0],
+        )
+    return tables
+
+
+class AdditiveEmbeddingModel(keras.Model):
+    """sigmoid(sum over features of sum over dims of the feature's embedding row)."""
+
+    def __init__(self, tables: Mapping[str, FeatureTables], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.feature_names = tuple(tables)
+        self.lookups = {name: t.lookup for name, t in tables.items()}
+        self.embeddings = {name: t.embedding for name, t in tables.items()}
+        self.first_new_rows = {name: t.first_new_row for name, t in tables.items()}
+
+    def rows(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Each feature's row index for a batch of tokens."""
+        return {
+            name: self.lookups[name](tf.reshape(features[name], [-1]))
+            for name in self.feature_names
+        }
+
+    def has_new_level(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        """True for rows holding at least one level this model added."""
+        flags = [rows >= self.first_new_rows[name] for name, rows in self.rows(features).items()]
+        return tf.reduce_any(tf.stack(flags, axis=0), axis=0)
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        logit = tf.add_n(
+            [
+                tf.reduce_sum(self.embeddings[name](rows), axis=-1)
+                for name, rows in self.rows(features).items()
+            ]
+        )
+        return tf.sigmoid(logit)
+
+
+def compile_model(model: keras.Model, learning_rate: float) -> None:
+    """RMSprop and binary cross-entropy, as in the seed post."""
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.AUC(name="auc")],
+    )

@@ -1,0 +1,62 @@
+"""Typed settings of one Trainer, carried through TFX as the Trainer's custom_config."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from components.trainer.strategies import REGISTRY, UnknownStrategyError
+from transforms.features import DataSpec
+
+
+class Role(str, enum.Enum):
+    """What a Trainer in the pipeline is for."""
+
+    INCREMENTAL = "incremental"  # extends the parent model, trains new-level rows only
+    FULL = "full"  # retrains every row on all spans (the baseline)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerSettings:
+    """Everything a Trainer run needs beyond its TFX inputs.
+
+    Attributes:
+        data_spec: the columns.
+        role: incremental candidate or full-retrain baseline.
+        strategy: registry name of the embedding strategy.
+        epochs: passes over the training rows.
+        batch_size: rows per step.
+        learning_rate: RMSprop learning rate.
+        seed: seeds fresh rows and shuffling.
+    """
+
+    data_spec: DataSpec
+    role: Role
+    strategy: str
+    epochs: int = 2
+    batch_size: int = 64
+    learning_rate: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in REGISTRY:
+            raise UnknownStrategyError(
+                f"unknown strategy {self.strategy!r}: choose one of {', '.join(sorted(REGISTRY))}"
+            )
+        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError("epochs, batch_size and learning_rate must be positive")
+
+    def to_custom_config(self) -> dict[str, Any]:
+        config = dataclasses.asdict(self)
+        config["data_spec"] = self.data_spec.to_dict()
+        config["role"] = self.role.value
+        return config
+
+    @classmethod
+    def from_custom_config(cls, config: Mapping[str, Any]) -> TrainerSettings:
+        values = dict(config)
+        values["data_spec"] = DataSpec.from_dict(values["data_spec"])
+        values["role"] = Role(values["role"])
+        return cls(**values)

@@ -1,0 +1,35 @@
+"""Embedding strategies behind one interface, picked by name from a registry."""
+
+from __future__ import annotations
+
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.constrained import ConstrainedStrategy
+from components.trainer.strategies.full import FullStrategy
+from components.trainer.strategies.split import SplitStrategy
+
+REGISTRY: dict[str, type[EmbeddingStrategy]] = {
+    cls.name: cls for cls in (SplitStrategy, ConstrainedStrategy, FullStrategy)
+}
+#: strategies a user may pick for the incremental model.
+INCREMENTAL = tuple(name for name, cls in REGISTRY.items() if cls.freezes_parent)
+
+
+class UnknownStrategyError(ValueError):
+    """Raised for a strategy name that is not in the registry."""
+
+
+def get_strategy(name: str) -> EmbeddingStrategy:
+    """Returns the strategy registered under `name`.
+
+    Raises:
+        UnknownStrategyError: naming the valid choices.
+    """
+    try:
+        return REGISTRY[name]()
+    except KeyError:
+        raise UnknownStrategyError(
+            f"unknown strategy {name!r}: choose one of {', '.join(sorted(REGISTRY))}"
+        ) from None
+
+
+__all__ = ["EmbeddingStrategy", "EmbeddingTable", "INCREMENTAL", "get_strategy", "REGISTRY"]

@@ -1,0 +1,59 @@
+"""`constrained`: one trainable table whose old rows are restored after every update.
+
+The post's third method. The post needed a dummy regularizer to dodge "Cannot
+use a constraint function on a sparse variable"; that error came from the
+legacy (v1/OptimizerV2) optimizers, which refused a constraint on a variable
+updated with sparse `IndexedSlices` gradients. The tf_keras 2.16 optimizers
+apply the update (sparse or dense) first and then assign
+`constraint(variable)` to the whole variable, so a plain constraint works with
+no regularizer. The price is that every step rewrites the whole table: O(rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+
+
+class RestoreRows(keras.constraints.Constraint):
+    """Puts the first `frozen.shape[0]` rows back to their frozen values."""
+
+    def __init__(self, frozen: tf.Variable) -> None:
+        self.frozen = frozen
+
+    def __call__(self, w: tf.Tensor) -> tf.Tensor:
+        return tf.concat([tf.convert_to_tensor(self.frozen), w[self.frozen.shape[0] :]], axis=0)
+
+
+class ConstrainedTable(EmbeddingTable):
+    def __init__(self, frozen: np.ndarray, fresh: np.ndarray, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.frozen = self.add_weight(
+            name="frozen",
+            shape=frozen.shape,
+            initializer=keras.initializers.Constant(frozen),
+            trainable=False,
+        )
+        self.embeddings = self.add_weight(
+            name="embeddings",
+            shape=(frozen.shape[0] + fresh.shape[0], frozen.shape[1]),
+            initializer=keras.initializers.Constant(np.concatenate([frozen, fresh])),
+            constraint=RestoreRows(self.frozen),
+            trainable=True,
+        )
+
+    def call(self, rows: tf.Tensor) -> tf.Tensor:
+        return tf.gather(self.embeddings, rows)
+
+    def full_table(self) -> tf.Tensor:
+        return tf.convert_to_tensor(self.embeddings)
+
+
+class ConstrainedStrategy(EmbeddingStrategy):
+    name = "constrained"
+
+    def build(self, *, name: str, frozen: np.ndarray, fresh: np.ndarray) -> EmbeddingTable:
+        return ConstrainedTable(frozen, fresh, name=name)

@@ -1,0 +1,52 @@
+"""`split`: a frozen table of old rows beside a trainable table of new rows.
+
+The post's second method, without its concatenation of both tables on every
+lookup: each index is gathered from the table that owns it, so a step costs
+O(batch) whatever the number of old rows, and only the new table is a
+trainable variable (no optimizer slot ever exists for an old row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+
+
+class SplitTable(EmbeddingTable):
+    def __init__(self, frozen: np.ndarray, fresh: np.ndarray, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.n_frozen = int(frozen.shape[0])
+        self.n_fresh = int(fresh.shape[0])
+        self.frozen = self.add_weight(
+            name="frozen",
+            shape=frozen.shape,
+            initializer=keras.initializers.Constant(frozen),
+            trainable=False,
+        )
+        self.fresh = self.add_weight(
+            name="fresh",
+            shape=fresh.shape,
+            initializer=keras.initializers.Constant(fresh),
+            trainable=True,
+        )
+
+    def call(self, rows: tf.Tensor) -> tf.Tensor:
+        if self.n_fresh == 0:
+            return tf.gather(self.frozen, rows)
+        is_fresh = rows >= self.n_frozen
+        old = tf.gather(self.frozen, tf.where(is_fresh, tf.zeros_like(rows), rows))
+        new = tf.gather(self.fresh, tf.where(is_fresh, rows - self.n_frozen, tf.zeros_like(rows)))
+        return tf.where(is_fresh[..., tf.newaxis], new, old)
+
+    def full_table(self) -> tf.Tensor:
+        return tf.concat([self.frozen, self.fresh], axis=0)
+
+
+class SplitStrategy(EmbeddingStrategy):
+    name = "split"
+
+    def build(self, *, name: str, frozen: np.ndarray, fresh: np.ndarray) -> EmbeddingTable:
+        return SplitTable(frozen, fresh, name=name)

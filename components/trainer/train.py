@@ -1,0 +1,174 @@
+"""Plain, testable training steps behind `run_fn`: plan the levels, build, fit, export."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+from absl import logging
+
+from components.trainer import artifacts, data, levels, model
+from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
+from components.trainer.strategies import get_strategy
+from transforms.features import DataSpec
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A fitted model and what the run did, for export and the manifest."""
+
+    settings: TrainerSettings
+    model: model.AdditiveEmbeddingModel
+    diffs: dict[str, levels.LevelDiff]
+    rows_trained: int
+    rows_total: int
+    parent_uri: str | None
+
+    def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
+        return {
+            name: artifacts.FeatureRows.from_table(
+                diff.merged, self.model.embeddings[name].full_table().numpy()
+            )
+            for name, diff in self.diffs.items()
+        }
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "role": self.settings.role.value,
+            "strategy": self.settings.strategy,
+            "data_spec": self.settings.data_spec.to_dict(),
+            "features": {
+                name: {
+                    "old_levels": diff.old_levels,
+                    "new_levels": diff.new_levels,
+                    "vocab_size": diff.vocab_size,
+                    "vanished_levels": len(diff.vanished),
+                    "embedding_dim": int(self.model.embeddings[name].full_table().shape[1]),
+                }
+                for name, diff in self.diffs.items()
+            },
+            "rows_trained": self.rows_trained,
+            "rows_total": self.rows_total,
+            "parent_model_uri": self.parent_uri,
+        }
+
+
+def check_parent(spec: DataSpec, parent: artifacts.ExportedEmbeddings, uri: str) -> None:
+    """Refuses a parent whose features or embedding widths differ from this run's.
+
+    Raises:
+        artifacts.ParentModelError: naming the parent artifact and the mismatch.
+    """
+    expected = {f.name: f.embedding_dim for f in spec.categorical}
+    found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
+    if expected != found:
+        raise artifacts.ParentModelError(
+            f"previous model {uri} has features/dims {found}, this run asks for {expected}; "
+            "start a new workdir to train a fresh model"
+        )
+
+
+def plan_levels(
+    spec: DataSpec,
+    current: Mapping[str, Sequence[str]],
+    parent: artifacts.ExportedEmbeddings | None,
+) -> dict[str, levels.LevelDiff]:
+    """Diffs each feature's current vocabulary against the parent's, by token."""
+    return {
+        name: levels.diff_levels(
+            name, () if parent is None else parent.features[name].vocabulary, current[name]
+        )
+        for name in spec.feature_names
+    }
+
+
+def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> dict[str, list[str]]:
+    """This run's tf.Transform vocabularies, decoded."""
+    return {
+        f.name: [
+            token.decode("utf-8") if isinstance(token, bytes) else token
+            for token in tft_output.vocabulary_by_name(f.vocabulary_name)
+        ]
+        for f in spec.categorical
+    }
+
+
+def count_records(patterns: Sequence[str]) -> int:
+    files = data.list_files(patterns)
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return data.count_rows(dataset)
+
+
+def train(
+    settings: TrainerSettings,
+    train_patterns: Sequence[str],
+    tft_output: tft.TFTransformOutput,
+    parent_uri: str | None,
+) -> TrainedModel:
+    """Builds and fits one model.
+
+    An incremental run with a parent freezes the parent's rows and trains on the
+    rows holding at least one new level only; a run without a parent (the first
+    run, or the full-retrain baseline) trains every row on every training row.
+
+    Args:
+        settings: trainer settings.
+        train_patterns: file patterns of the transformed training examples.
+        tft_output: this run's Transform output.
+        parent_uri: the parent Model artifact's URI, or None.
+
+    Returns:
+        The fitted model and its bookkeeping.
+    """
+    spec = settings.data_spec
+    parent = None
+    if parent_uri is not None and settings.role is Role.INCREMENTAL:
+        parent = artifacts.read_embeddings(parent_uri)
+        check_parent(spec, parent, parent_uri)
+        logging.info("Extending previous model %s", parent_uri)
+    else:
+        parent_uri = None
+        logging.info("No previous model: training every level on every row.")
+
+    diffs = plan_levels(spec, current_vocabularies(tft_output, spec), parent)
+    parent_tables = None if parent is None else {n: r.table for n, r in parent.features.items()}
+    tables = model.build_tables(
+        spec, diffs, get_strategy(settings.strategy), parent_tables, settings.seed
+    )
+    keras_model = model.AdditiveEmbeddingModel(tables)
+    model.compile_model(keras_model, settings.learning_rate)
+
+    keep = None if parent is None else keras_model.has_new_level
+    rows = data.load_rows(
+        train_patterns, tft_output.transformed_feature_spec(), spec.feature_names, keep
+    )
+    rows_trained = data.count_rows(rows)
+    rows_total = rows_trained if keep is None else count_records(train_patterns)
+    logging.info("Training on %d of %d rows.", rows_trained, rows_total)
+    if rows_trained:
+        tf.keras.utils.set_random_seed(settings.seed)
+        keras_model.fit(
+            data.training_batches(rows, settings.batch_size, settings.seed),
+            epochs=settings.epochs,
+            verbose=2,
+        )
+    else:
+        # Still build the variables so the model can be exported unchanged.
+        keras_model({name: tf.constant([""]) for name in spec.feature_names})
+    return TrainedModel(settings, keras_model, diffs, rows_trained, rows_total, parent_uri)
+
+
+def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:
+    """Asserts that every parent row survived training bit for bit.
+
+    Raises:
+        AssertionError: naming the feature whose old rows moved.
+    """
+    for name, rows in parent.features.items():
+        table = trained.model.embeddings[name].full_table().numpy()
+        if not np.array_equal(table[: rows.table.shape[0]], rows.table):
+            raise AssertionError(f"old rows of {name!r} moved during training")

@@ -1,0 +1,85 @@
+"""The typed configuration of one pipeline run, built from the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from components.trainer.settings import Role, TrainerSettings
+from components.trainer.strategies import INCREMENTAL, UnknownStrategyError
+from pipeline.errors import ConfigError
+from transforms.features import DataSpec
+
+PIPELINE_NAME = "newlevels"
+#: MovieLens columns, the CLI's defaults.
+DEFAULT_CATEGORICAL = ("userId", "movieId")
+DEFAULT_LABEL = "liked"
+DEFAULT_ID = "id"
+
+
+@dataclasses.dataclass(frozen=True)
+class GateConfig:
+    """When the Evaluator blesses the incremental candidate.
+
+    Attributes:
+        min_auc: the candidate's overall AUC must be at least this.
+        max_auc_drop: the candidate's overall AUC may be lower than the full
+            retrain's by at most this much.
+    """
+
+    min_auc: float = 0.55
+    max_auc_drop: float = 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """One run of the pipeline on span `span` of the data under `data_root`."""
+
+    data_root: str
+    span: int
+    workdir: str
+    data_spec: DataSpec
+    strategy: str = "split"
+    epochs: int = 2
+    batch_size: int = 64
+    learning_rate: float = 0.01
+    gate: GateConfig = GateConfig()
+    beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+    def __post_init__(self) -> None:
+        if self.span < 1:
+            raise ConfigError(f"--span must be 1 or more, got {self.span}")
+        if self.strategy not in INCREMENTAL:
+            raise UnknownStrategyError(
+                f"unknown strategy {self.strategy!r}: choose one of {', '.join(INCREMENTAL)}"
+            )
+        if self.epochs < 1:
+            raise ConfigError(f"--epochs must be 1 or more, got {self.epochs}")
+        if any(f.embedding_dim < 1 for f in self.data_spec.categorical):
+            raise ConfigError("--embedding-dim must be 1 or more")
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.workdir, "tfx")
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.workdir, "metadata.sqlite")
+
+    @property
+    def serving_dir(self) -> str:
+        return os.path.join(self.workdir, "serving")
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(self.workdir, "runs", f"span-{self.span}")
+
+    def trainer_settings(self, role: Role) -> TrainerSettings:
+        return TrainerSettings(
+            data_spec=self.data_spec,
+            role=role,
+            strategy=self.strategy if role is Role.INCREMENTAL else "full",
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+        )

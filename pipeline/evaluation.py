@@ -1,0 +1,61 @@
+"""The gate: candidate (incremental) against baseline (full retrain), sliced by new levels."""
+
+from __future__ import annotations
+
+import tensorflow_model_analysis as tfma
+
+from components.trainer.export import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
+from pipeline.config import GateConfig
+
+CANDIDATE = "candidate"
+BASELINE = "baseline"
+AUC = "AUC"
+#: slice name -> TFMA slice key (None = overall).
+SLICES = {
+    "overall": (),
+    "new_level_rows": ((NEW_LEVEL_KEY, 1),),
+    "old_level_rows": ((NEW_LEVEL_KEY, 0),),
+}
+
+
+def eval_config(label_key: str, gate: GateConfig) -> tfma.EvalConfig:
+    """The Evaluator's config.
+
+    The candidate's `slice_features` signature marks rows holding a level it
+    added, so the slices follow the candidate's own notion of "new".
+    """
+    common = {
+        "signature_name": "serving_default",
+        "label_key": label_key,
+        "prediction_key": PREDICTION_KEY,
+        "model_type": tfma.TF_GENERIC,
+    }
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                name=CANDIDATE, preprocessing_function_names=[SLICE_SIGNATURE], **common
+            ),
+            tfma.ModelSpec(name=BASELINE, is_baseline=True, **common),
+        ],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[NEW_LEVEL_KEY])],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma.MetricConfig(
+                        class_name=AUC,
+                        threshold=tfma.MetricThreshold(
+                            value_threshold=tfma.GenericValueThreshold(
+                                lower_bound={"value": gate.min_auc}
+                            ),
+                            change_threshold=tfma.GenericChangeThreshold(
+                                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                                absolute={"value": -gate.max_auc_drop},
+                            ),
+                        ),
+                    ),
+                ]
+            )
+        ],
+    )

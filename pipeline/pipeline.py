@@ -1,0 +1,118 @@
+"""`create_pipeline`: the one pipeline definition, used locally and on Kubeflow.
+
+span N CSV -> SpanHistoryExampleGen -> Transform -+-> incremental Trainer -+-> Evaluator -> Pusher
+FeatureSchemaGen ------------------------^        |   ^ base_model         |
+MLMD -> latest blessed model Resolver ------------+---+                    |
+                                                  +-> full-retrain Trainer-+ (baseline)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tfx import v1 as tfx
+from tfx.proto import transform_pb2
+
+from components.ingest import executor as ingest
+from components.ingest.component import SpanHistoryExampleGen
+from components.schema.component import FeatureSchemaGen
+from components.trainer.run_fn import run_fn
+from components.trainer.settings import Role
+from pipeline.config import PIPELINE_NAME, RunConfig
+from pipeline.evaluation import eval_config
+from transforms.preprocessing import preprocessing_fn
+
+
+class NodeIds:
+    """Component ids: what the summary and the lineage look up in MLMD."""
+
+    EXAMPLE_GEN = "SpanHistoryExampleGen"
+    SCHEMA_GEN = "FeatureSchemaGen"
+    TRANSFORM = "Transform"
+    PARENT_RESOLVER = "latest_blessed_model_resolver"
+    INCREMENTAL_TRAINER = "incremental_trainer"
+    FULL_TRAINER = "full_retrain_trainer"
+    EVALUATOR = "Evaluator"
+    PUSHER = "Pusher"
+
+
+def dotted_name(function: Callable) -> str:
+    """The importable dotted path of a function object."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
+    """Builds the pipeline for one span.
+
+    Args:
+        config: the run's configuration.
+        metadata_connection_config: MLMD connection (None lets the runner decide,
+            as Kubeflow does).
+
+    Returns:
+        The TFX pipeline.
+    """
+    spec_json = json.dumps(config.data_spec.to_dict(), sort_keys=True)
+    example_gen = SpanHistoryExampleGen(config.data_root, config.data_spec, config.span)
+    schema_gen = FeatureSchemaGen(data_spec=spec_json).with_id(NodeIds.SCHEMA_GEN)
+    analyzed = [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=dotted_name(preprocessing_fn),
+        custom_config={"data_spec": config.data_spec.to_dict()},
+        splits_config=transform_pb2.SplitsConfig(
+            analyze=analyzed, transform=[*analyzed, ingest.SPLIT_EVAL]
+        ),
+    )
+    parent = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.Model,
+            producer_component_id=NodeIds.INCREMENTAL_TRAINER,
+            output_key="model",
+        ),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id(NodeIds.PARENT_RESOLVER)
+
+    def trainer(role: Role, train_splits: list[str], **inputs) -> tfx.components.Trainer:
+        return tfx.components.Trainer(
+            run_fn=dotted_name(run_fn),
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            train_args=tfx.proto.TrainArgs(splits=train_splits),
+            eval_args=tfx.proto.EvalArgs(splits=[ingest.SPLIT_EVAL]),
+            custom_config=config.trainer_settings(role).to_custom_config(),
+            **inputs,
+        )
+
+    incremental = trainer(
+        Role.INCREMENTAL, [ingest.SPLIT_TRAIN], base_model=parent.outputs["model"]
+    ).with_id(NodeIds.INCREMENTAL_TRAINER)
+    full = trainer(Role.FULL, [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]).with_id(
+        NodeIds.FULL_TRAINER
+    )
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=incremental.outputs["model"],
+        baseline_model=full.outputs["model"],
+        schema=schema_gen.outputs["schema"],
+        eval_config=eval_config(config.data_spec.label, config.gate),
+        example_splits=[ingest.SPLIT_EVAL],
+    )
+    pusher = tfx.components.Pusher(
+        model=incremental.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
+        ),
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipeline_root=config.pipeline_root,
+        components=[example_gen, schema_gen, transform, parent, incremental, full, evaluator, pusher],
+        enable_cache=False,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_args),
+    )
