@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import tensorflow_model_analysis as tfma
 
-from components.trainer.export import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
+from components.trainer.export import (
+    NEW_LEVEL_KEY,
+    PREDICTION_KEY,
+    SLICE_SIGNATURE,
+    TRANSFORM_SIGNATURE,
+)
 from pipeline.config import GateConfig
 
 CANDIDATE = "candidate"
@@ -35,7 +40,15 @@ def eval_config(label_key: str, gate: GateConfig) -> tfma.EvalConfig:
             tfma.ModelSpec(
                 name=CANDIDATE, preprocessing_function_names=[SLICE_SIGNATURE], **common
             ),
-            tfma.ModelSpec(name=BASELINE, is_baseline=True, **common),
+            # TFMA 0.47 stores preprocessing outputs un-keyed when a single model
+            # has any, and the slicer then finds none of them; giving the
+            # baseline its (slice-free) transform signature keeps them keyed.
+            tfma.ModelSpec(
+                name=BASELINE,
+                is_baseline=True,
+                preprocessing_function_names=[TRANSFORM_SIGNATURE],
+                **common,
+            ),
         ],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[NEW_LEVEL_KEY])],
         metrics_specs=[

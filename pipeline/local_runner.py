@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
-
-from tfx import v1 as tfx
+from typing import Any
 
 from components.ingest import csv_rows
-from pipeline.config import RunConfig
-from pipeline.pipeline import create_pipeline
+from pipeline.config import PIPELINE_NAME, RunConfig
+
+LOG_FILE = "pipeline.log"
 
 
 def check_data(config: RunConfig) -> dict[int, int]:
@@ -23,11 +24,45 @@ def check_data(config: RunConfig) -> dict[int, int]:
     }
 
 
+def log_to_file(path: str) -> None:
+    """Sends TFX, Beam and TensorFlow logging to `path` instead of the console."""
+    from absl import logging as absl_logging
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)
+    # TensorFlow's logger has its own console handler and does not propagate.
+    logging.getLogger("tensorflow").handlers = [handler]
+    absl_logging.set_verbosity(absl_logging.INFO)
+
+
 def run_pipeline(config: RunConfig) -> None:
     """Runs the pipeline for `config.span` with BeamDagRunner."""
-    os.makedirs(config.workdir, exist_ok=True)
-    metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
-    tfx.orchestration.LocalDagRunner  # noqa: B018 (keeps the v1 namespace import lazy-safe)
+    from tfx import v1 as tfx
     from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
+    from pipeline.pipeline import create_pipeline
+
+    os.makedirs(config.workdir, exist_ok=True)
+    metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
     BeamDagRunner().run(create_pipeline(config, metadata))
+
+
+def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
+    """Checks the data, runs the pipeline and writes the run's summary.
+
+    Returns:
+        (summary, path of summary.json, the summary as a table).
+    """
+    from pipeline import metadata, summary
+
+    check_data(config)
+    log_to_file(os.path.join(config.run_dir, LOG_FILE))
+    run_pipeline(config)
+    run = metadata.latest_run(metadata.open_store(config.metadata_path), PIPELINE_NAME)
+    result = summary.build_summary(config, run)
+    path = summary.write_summary(result, config.run_dir)
+    return result, path, summary.format_summary(result)

@@ -12,6 +12,7 @@ from components.trainer.model import AdditiveEmbeddingModel
 PREDICTION_KEY = "probability"
 NEW_LEVEL_KEY = "new_level"
 SLICE_SIGNATURE = "slice_features"
+TRANSFORM_SIGNATURE = "transform_features"
 
 
 class ServingModule(tf.Module):
@@ -47,7 +48,8 @@ class ServingModule(tf.Module):
     def slice_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         """Marks rows holding a level this model added (what the Evaluator slices on)."""
         flags = self.model.has_new_level(self._transformed(serialized))
-        return {NEW_LEVEL_KEY: tf.cast(flags, tf.int64)}
+        # [batch, 1]: TFMA slices on per-example arrays, not on scalars.
+        return {NEW_LEVEL_KEY: tf.cast(flags, tf.int64)[:, tf.newaxis]}
 
 
 def export_serving_model(module: ServingModule, directory: str) -> None:
@@ -57,7 +59,7 @@ def export_serving_model(module: ServingModule, directory: str) -> None:
         directory,
         signatures={
             "serving_default": module.serve,
-            "transform_features": module.transform_features,
+            TRANSFORM_SIGNATURE: module.transform_features,
             SLICE_SIGNATURE: module.slice_features,
         },
     )

@@ -1,0 +1,163 @@
+"""What a run did, read from MLMD and the artifacts: `summary.json` and its table.
+
+The keys of `summary.json` are a public interface: extend them, never rename them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from components.trainer import artifacts
+from pipeline import metadata
+from pipeline.config import RunConfig
+from pipeline.evaluation import BASELINE, CANDIDATE, SLICES
+from pipeline.pipeline import NodeIds
+
+SUMMARY_FILE = "summary.json"
+
+
+def _slice_metrics(evaluation_uri: str | None) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{model: {slice: {"auc", "accuracy", "examples"}}} from the Evaluator's output."""
+    import tensorflow_model_analysis as tfma
+
+    result: dict[str, dict[str, dict[str, float | None]]] = {}
+    for model in (CANDIDATE, BASELINE):
+        by_key = {}
+        if evaluation_uri:
+            loaded = tfma.load_eval_result(evaluation_uri, model_name=model)
+            by_key = {tuple(key): values[""][""] for key, values in loaded.slicing_metrics}
+        result[model] = {}
+        for name, key in SLICES.items():
+            values = by_key.get(tuple(key), {})
+
+            def number(metric: str, values=values) -> float | None:
+                found = values.get(metric)
+                return None if found is None else float(found["doubleValue"])
+
+            count = number("example_count")
+            result[model][name] = {
+                "auc": number("auc"),
+                "accuracy": number("binary_accuracy"),
+                "examples": None if count is None else int(count),
+            }
+    return result
+
+
+def old_rows_max_abs_change(model_uri: str, parent_uri: str) -> dict[str, float]:
+    """Per feature, the largest |change| of any parent token's row (and the OOV row).
+
+    Rows are matched by token, never by index.
+    """
+    child = artifacts.read_embeddings(model_uri).features
+    parent = artifacts.read_embeddings(parent_uri).features
+    changes = {}
+    for name, old in parent.items():
+        new = child[name]
+        row_of = {token: i for i, token in enumerate(new.vocabulary)}
+        rows = np.array([row_of[token] for token in old.vocabulary], dtype=np.int64)
+        delta = np.abs(new.weights[rows] - old.weights) if len(rows) else np.zeros(1)
+        changes[name] = float(max(delta.max(initial=0.0), np.abs(new.oov - old.oov).max()))
+    return changes
+
+
+def _old_rows_change(model_uri: str, parent_uri: str | None) -> dict[str, float] | None:
+    return None if parent_uri is None else old_rows_max_abs_change(model_uri, parent_uri)
+
+
+def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any]:
+    """Assembles the summary of `run` (the run of `config.span` just finished)."""
+    trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
+    full = run.nodes[NodeIds.FULL_TRAINER]
+    evaluator = run.nodes.get(NodeIds.EVALUATOR)
+    pusher = run.nodes.get(NodeIds.PUSHER)
+    model = trainer.output("model")
+    manifest = artifacts.read_embeddings(model.uri).manifest
+    blessing = evaluator.output("blessing") if evaluator else None
+    pushed_model = pusher.output("pushed_model") if pusher else None
+    pushed = bool(metadata.custom_value(pushed_model, "pushed"))
+    evaluation = evaluator.output("evaluation") if evaluator else None
+    return {
+        "span": config.span,
+        "strategy": config.strategy,
+        "label": config.data_spec.label,
+        "features": {
+            name: {key: counts[key] for key in ("old_levels", "new_levels", "vocab_size")}
+            for name, counts in manifest["features"].items()
+        },
+        "rows_trained": manifest["rows_trained"],
+        "rows_total": manifest["rows_total"],
+        "metrics": _slice_metrics(evaluation.uri if evaluation else None),
+        "blessed": bool(metadata.custom_value(blessing, "blessed")),
+        "pushed": pushed,
+        "pushed_path": metadata.custom_value(pushed_model, "pushed_destination") if pushed else None,
+        "model_uri": model.uri,
+        "parent_model_uri": manifest["parent_model_uri"],
+        "seconds": {node_id: round(node.seconds, 2) for node_id, node in run.nodes.items()},
+        # Additions beyond the contract's minimum:
+        "run_id": run.run_id,
+        "model_id": model.id,
+        "baseline_model_uri": full.output("model").uri,
+        "gate": {"min_auc": config.gate.min_auc, "max_auc_drop": config.gate.max_auc_drop},
+        "old_rows_max_abs_change": _old_rows_change(model.uri, manifest["parent_model_uri"]),
+        "frozen_rows": {
+            name: 1 + counts["old_levels"] if manifest["parent_model_uri"] else 0
+            for name, counts in manifest["features"].items()
+        },
+    }
+
+
+def write_summary(summary: dict[str, Any], run_dir: str) -> str:
+    os.makedirs(run_dir, exist_ok=True)
+    path = os.path.join(run_dir, SUMMARY_FILE)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2, sort_keys=True)
+    return path
+
+
+def _fmt(value: float | None) -> str:
+    return "   -  " if value is None else f"{value:.4f}"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A short, readable table of what was frozen, trained, gated and pushed."""
+    parent = summary["parent_model_uri"]
+    lines = [
+        f"span {summary['span']}  strategy {summary['strategy']}  "
+        + (f"extends {parent}" if parent else "no previous model: trained every level"),
+        "",
+        f"{'feature':<16}{'frozen (old)':>14}{'new':>8}{'vocab':>8}",
+    ]
+    for name, counts in summary["features"].items():
+        lines.append(
+            f"{name:<16}{counts['old_levels']:>14}{counts['new_levels']:>8}{counts['vocab_size']:>8}"
+        )
+    lines += [
+        "",
+        f"rows trained: {summary['rows_trained']} of {summary['rows_total']} span training rows",
+        *(
+            [f"old rows max |change| by token: {summary['old_rows_max_abs_change']}"]
+            if summary["old_rows_max_abs_change"] is not None
+            else []
+        ),
+        "",
+        f"{'AUC':<16}{'candidate':>10}{'baseline':>10}{'rows':>7}",
+    ]
+    metrics = summary["metrics"]
+    for name in SLICES:
+        cand, base = metrics[CANDIDATE][name], metrics[BASELINE][name]
+        rows = "-" if cand["examples"] is None else str(cand["examples"])
+        lines.append(f"{name:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+    gate = summary["gate"]
+    lines += [
+        "",
+        f"gate: AUC >= {gate['min_auc']} and at most {gate['max_auc_drop']} below the full retrain"
+        f" -> {'BLESSED' if summary['blessed'] else 'REJECTED'}",
+        f"pushed: {summary['pushed_path'] if summary['pushed'] else 'nothing'}",
+        "seconds: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(summary["seconds"].items(), key=lambda kv: -kv[1])),
+    ]
+    return "\n".join(lines)
