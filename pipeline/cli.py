@@ -12,8 +12,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
-
 
 def _columns(text: str) -> tuple[str, ...]:
     columns = tuple(part.strip() for part in text.split(",") if part.strip())
@@ -23,20 +21,35 @@ def _columns(text: str) -> tuple[str, ...]:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    from pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
+
     parser.add_argument("--strategy", default="split", help="split (default) or constrained")
-    parser.add_argument("--categorical", type=_columns, default=DEFAULT_CATEGORICAL,
-                        help="categorical columns, comma-separated (default: userId,movieId)")
+    parser.add_argument(
+        "--categorical",
+        type=_columns,
+        default=DEFAULT_CATEGORICAL,
+        help="categorical columns, comma-separated (default: userId,movieId)",
+    )
     parser.add_argument("--label", default=DEFAULT_LABEL, help="0/1 label column (default: liked)")
-    parser.add_argument("--id", dest="id_column", default=DEFAULT_ID,
-                        help="unique row id column (default: id)")
+    parser.add_argument(
+        "--id", dest="id_column", default=DEFAULT_ID, help="unique row id column (default: id)"
+    )
     parser.add_argument("--embedding-dim", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.01)
-    parser.add_argument("--min-auc", type=float, default=GateConfig.min_auc,
-                        help="the candidate's AUC must reach this")
-    parser.add_argument("--max-auc-drop", type=float, default=GateConfig.max_auc_drop,
-                        help="how far the candidate's AUC may fall below the full retrain's")
+    parser.add_argument(
+        "--min-auc",
+        type=float,
+        default=GateConfig.min_auc,
+        help="the candidate's AUC must reach this",
+    )
+    parser.add_argument(
+        "--max-auc-drop",
+        type=float,
+        default=GateConfig.max_auc_drop,
+        help="how far the candidate's AUC may fall below the full retrain's",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
-    from pipeline.config import RunConfig
+    from pipeline.config import GateConfig, RunConfig
     from pipeline.errors import ConfigError
     from transforms.features import DataSpec
 
@@ -93,18 +106,21 @@ def _write_data(dataset: str, out: str) -> dict[int, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newlevels` command. Returns the exit code."""
-    args = build_parser().parse_args(argv)
+    # Before TensorFlow is first imported (the parser's defaults import it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import warnings
 
     warnings.filterwarnings("ignore")
+    args = build_parser().parse_args(argv)
     from pipeline.errors import PipelineRunError, user_facing
 
     try:
         if args.command == "data":
             written = _write_data(args.dataset, args.out)
-            print(f"wrote {args.dataset} to {args.out}: "
-                  + ", ".join(f"span {k}: {n} rows" for k, n in written.items()))
+            print(
+                f"wrote {args.dataset} to {args.out}: "
+                + ", ".join(f"span {k}: {n} rows" for k, n in written.items())
+            )
         elif args.command == "run":
             _run_span(_run_config(args, args.data, args.span, args.workdir))
         else:
@@ -120,8 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
         failure = PipelineRunError(f"{type(error).__name__}: {detail}")
-        print(f"newlevels: error: pipeline failed: {failure} (details in the run's log)",
-              file=sys.stderr)
+        print(
+            f"newlevels: error: pipeline failed: {failure} (details in the run's log)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -130,8 +148,10 @@ def _run_span(config) -> dict:
     from pipeline.local_runner import run_span
 
     started = time.monotonic()
-    print(f"== span {config.span}: running the pipeline (log: {config.run_dir}/pipeline.log)",
-          flush=True)
+    print(
+        f"== span {config.span}: running the pipeline (log: {config.run_dir}/pipeline.log)",
+        flush=True,
+    )
     summary, path, text = run_span(config)
     print(text)
     print(f"summary: {path}  ({time.monotonic() - started:.0f} s wall)\n", flush=True)

@@ -23,6 +23,17 @@ SLICES = {
 }
 
 
+def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
+    """AUC at least `min_auc`, and at most `max_auc_drop` below the baseline's."""
+    return tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_auc}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -gate.max_auc_drop},
+        ),
+    )
+
+
 def eval_config(label_key: str, gate: GateConfig) -> tfma.EvalConfig:
     """The Evaluator's config.
 
@@ -58,15 +69,14 @@ def eval_config(label_key: str, gate: GateConfig) -> tfma.EvalConfig:
                     tfma.MetricConfig(class_name="BinaryAccuracy"),
                     tfma.MetricConfig(
                         class_name=AUC,
-                        threshold=tfma.MetricThreshold(
-                            value_threshold=tfma.GenericValueThreshold(
-                                lower_bound={"value": gate.min_auc}
-                            ),
-                            change_threshold=tfma.GenericChangeThreshold(
-                                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                                absolute={"value": -gate.max_auc_drop},
-                            ),
-                        ),
+                        # The gate reads the overall slice. The old-level slice
+                        # is the parent model by construction (its rows are
+                        # frozen), so it measures staleness, not this candidate.
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(
+                                slicing_specs=[tfma.SlicingSpec()], threshold=gate_threshold(gate)
+                            )
+                        ],
                     ),
                 ]
             )

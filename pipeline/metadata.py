@@ -65,8 +65,7 @@ def latest_run(store: mlmd.MetadataStore, pipeline_name: str) -> PipelineRun:
         context
         for context in store.get_contexts_by_type("pipeline_run")
         if any(
-            parent.id == pipeline.id
-            for parent in store.get_parent_contexts_by_context(context.id)
+            parent.id == pipeline.id for parent in store.get_parent_contexts_by_context(context.id)
         )
     ]
     if not runs:

@@ -111,7 +111,16 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
     return tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=config.pipeline_root,
-        components=[example_gen, schema_gen, transform, parent, incremental, full, evaluator, pusher],
+        components=[
+            example_gen,
+            schema_gen,
+            transform,
+            parent,
+            incremental,
+            full,
+            evaluator,
+            pusher,
+        ],
         enable_cache=False,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(config.beam_args),

@@ -93,7 +93,9 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "metrics": _slice_metrics(evaluation.uri if evaluation else None),
         "blessed": bool(metadata.custom_value(blessing, "blessed")),
         "pushed": pushed,
-        "pushed_path": metadata.custom_value(pushed_model, "pushed_destination") if pushed else None,
+        "pushed_path": metadata.custom_value(pushed_model, "pushed_destination")
+        if pushed
+        else None,
         "model_uri": model.uri,
         "parent_model_uri": manifest["parent_model_uri"],
         "seconds": {node_id: round(node.seconds, 2) for node_id, node in run.nodes.items()},
@@ -158,6 +160,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f" -> {'BLESSED' if summary['blessed'] else 'REJECTED'}",
         f"pushed: {summary['pushed_path'] if summary['pushed'] else 'nothing'}",
         "seconds: "
-        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(summary["seconds"].items(), key=lambda kv: -kv[1])),
+        + ", ".join(
+            f"{k} {v:.1f}" for k, v in sorted(summary["seconds"].items(), key=lambda kv: -kv[1])
+        ),
     ]
     return "\n".join(lines)

@@ -46,8 +46,12 @@ class SpanHistoryExampleGen(FileBasedExampleGen):
         split_config = example_gen_pb2.SplitConfig(
             splits=[
                 example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_EARLIER, hash_buckets=1),
-                example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_TRAIN, hash_buckets=TRAIN_BUCKETS),
-                example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_EVAL, hash_buckets=EVAL_BUCKETS),
+                example_gen_pb2.SplitConfig.Split(
+                    name=executor.SPLIT_TRAIN, hash_buckets=TRAIN_BUCKETS
+                ),
+                example_gen_pb2.SplitConfig.Split(
+                    name=executor.SPLIT_EVAL, hash_buckets=EVAL_BUCKETS
+                ),
             ]
         )
         range_config = None

@@ -100,7 +100,9 @@ def _checked_row(
         raise DataError(f"{path}:{line}: {len(cells)} fields, the header has {width}")
     raw_label = cells[position[spec.label]].strip()
     if raw_label not in LABEL_VALUES:
-        raise DataError(f"{path}:{line}: label column {spec.label!r} holds {raw_label!r}; use 0 or 1")
+        raise DataError(
+            f"{path}:{line}: label column {spec.label!r} holds {raw_label!r}; use 0 or 1"
+        )
     tokens = {name: cells[position[name]] for name in spec.feature_names}
     for name, token in tokens.items():
         if "\n" in token or "\r" in token:

@@ -82,5 +82,5 @@ class Executor(BaseExampleGenExecutor):
         )
         return {
             name: part | f"ToExample[{name}]" >> beam.Map(lambda item: to_example(item[1], spec))
-            for name, part in zip(SPLITS, parts)
+            for name, part in zip(SPLITS, parts, strict=True)
         }

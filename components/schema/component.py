@@ -5,7 +5,6 @@ level would then be an anomaly. Here categorical features are plain strings
 with no domain: the set of levels is open by design.
 """
 
-
 # No `from __future__ import annotations`: the @component decorator reads real types.
 import json
 import os

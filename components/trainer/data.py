@@ -59,9 +59,7 @@ def load_rows(
     return dataset.unbatch().cache()
 
 
-def _mask(
-    features: Features, label: tf.Tensor, keep: tf.Tensor
-) -> tuple[Features, tf.Tensor]:
+def _mask(features: Features, label: tf.Tensor, keep: tf.Tensor) -> tuple[Features, tf.Tensor]:
     return (
         {name: tf.boolean_mask(values, keep) for name, values in features.items()},
         tf.boolean_mask(label, keep),

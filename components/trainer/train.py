@@ -151,11 +151,12 @@ def train(
     logging.info("Training on %d of %d rows.", rows_trained, rows_total)
     if rows_trained:
         tf.keras.utils.set_random_seed(settings.seed)
-        keras_model.fit(
+        history = keras_model.fit(
             data.training_batches(rows, settings.batch_size, settings.seed),
             epochs=settings.epochs,
-            verbose=2,
+            verbose=0,
         )
+        logging.info("Training history: %s", history.history)
     else:
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})

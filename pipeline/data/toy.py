@@ -24,7 +24,10 @@ def toy_rows(rows: int = 5000, seed: int = 0) -> list[tuple[str, str, int]]:
     positive_rate = rng.uniform(0.0, 1.0, size=LEVELS)
     levels = rng.integers(0, LEVELS, size=rows)
     labels = (rng.uniform(size=rows) < positive_rate[levels]).astype(int)
-    return [(f"r{i}", f"L{level}", int(label)) for i, (level, label) in enumerate(zip(levels, labels))]
+    return [
+        (f"r{i}", f"L{level}", int(label))
+        for i, (level, label) in enumerate(zip(levels, labels, strict=True))
+    ]
 
 
 def write_toy(out: str, rows: int = 5000, seed: int = 0) -> dict[int, int]:

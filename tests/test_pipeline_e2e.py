@@ -1,0 +1,109 @@
+"""The real two-run pipeline on the seed's toy data (span 1: levels 0-79, span 2: 80-99)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.trainer import artifacts
+from components.trainer.strategies import INCREMENTAL
+from components.trainer.strategies.base import fresh_rows
+from pipeline import metadata
+from pipeline.config import PIPELINE_NAME
+from pipeline.data.toy import write_toy
+from pipeline.pipeline import NodeIds
+from tests import pipeline_checks as checks
+from transforms.features import DataSpec
+
+SPEC = DataSpec.build(["level"], "label", "id")
+COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", params=INCREMENTAL)
+def toy_runs(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"toy-{request.param}")
+    data, workdir = str(root / "data"), str(root / "work")
+    write_toy(data)
+    summaries = checks.run_spans(data, workdir, (1, 2), request.param, COLUMNS)
+    return {"data": data, "workdir": workdir, "summaries": summaries, "strategy": request.param}
+
+
+def test_summaries_carry_the_contract_keys_and_chain_the_models(toy_runs):
+    first, second = toy_runs["summaries"]
+    for summary, span in ((first, 1), (second, 2)):
+        assert set(summary) >= checks.CONTRACT_KEYS
+        assert summary["span"] == span and summary["strategy"] == toy_runs["strategy"]
+        assert summary["blessed"] and summary["pushed"] and summary["pushed_path"]
+    assert first["parent_model_uri"] is None
+    assert second["parent_model_uri"] == first["model_uri"]
+    assert first["features"]["level"] == {"old_levels": 0, "new_levels": 80, "vocab_size": 80}
+    assert second["features"]["level"] == {"old_levels": 80, "new_levels": 20, "vocab_size": 100}
+    assert {NodeIds.INCREMENTAL_TRAINER, NodeIds.FULL_TRAINER, NodeIds.EVALUATOR} <= set(
+        second["seconds"]
+    )
+
+
+def test_mlmd_lineage_shows_the_parent_as_the_trainers_base_model(toy_runs):
+    store = metadata.open_store(f"{toy_runs['workdir']}/metadata.sqlite")
+    run = metadata.latest_run(store, PIPELINE_NAME)
+    base = run.nodes[NodeIds.INCREMENTAL_TRAINER].input("base_model")
+    assert base is not None and base.uri == toy_runs["summaries"][0]["model_uri"]
+
+
+def test_every_span1_token_keeps_a_bit_identical_row(toy_runs):
+    first, second = toy_runs["summaries"]
+    changes = checks.max_change_by_token(first["model_uri"], second["model_uri"])
+    assert changes == {"level": 0.0}
+    assert second["old_rows_max_abs_change"] == {"level": 0.0}
+
+
+def test_new_rows_moved_away_from_their_initialisation(toy_runs):
+    second = toy_runs["summaries"][1]
+    rows = artifacts.read_embeddings(second["model_uri"]).features["level"]
+    initial = fresh_rows(20, 2, seed=0)
+    trained = rows.weights[80:]
+    assert trained.shape == initial.shape
+    assert np.all(np.any(trained != initial, axis=1)), "every new row should have been trained"
+
+
+def test_rows_trained_counts_span2_training_rows_holding_a_new_level(toy_runs):
+    first, second = toy_runs["summaries"]
+    old = set(artifacts.read_embeddings(first["model_uri"]).features["level"].vocabulary)
+    expected = sum(
+        1
+        for row in checks.csv_rows(toy_runs["data"], 2)
+        if checks.is_training_row(row["id"]) and row["level"] not in old
+    )
+    assert second["rows_trained"] == expected > 0
+
+
+def test_pushed_models_predict_bit_identically_on_old_level_rows(toy_runs):
+    first, second = toy_runs["summaries"]
+    examples = checks.to_examples(checks.csv_rows(toy_runs["data"], 1)[:500], SPEC)
+    before = checks.predict(first["pushed_path"], examples)
+    after = checks.predict(second["pushed_path"], examples)
+    assert np.array_equal(before, after)
+
+
+def test_exported_rows_are_the_rows_the_savedmodel_serves_and_unseen_levels_use_oov(toy_runs):
+    second = toy_runs["summaries"][1]
+    rows = artifacts.read_embeddings(second["model_uri"]).features["level"]
+    tokens = [*rows.vocabulary, "a level never seen"]
+    served = checks.predict(
+        second["pushed_path"], checks.to_examples([{"level": t} for t in tokens], SPEC)
+    )
+    table = np.concatenate([rows.weights, rows.oov[np.newaxis, :]])
+    expected = tf.sigmoid(tf.reduce_sum(tf.constant(table), axis=-1)).numpy()
+    np.testing.assert_allclose(served, expected, rtol=0, atol=1e-7)
+
+
+def test_the_gate_compares_sliced_candidate_and_baseline_auc(toy_runs):
+    metrics = toy_runs["summaries"][1]["metrics"]
+    for model in ("candidate", "baseline"):
+        assert 0.5 < metrics[model]["overall"]["auc"] <= 1.0
+        # span 2 of the toy holds only new levels
+        assert metrics[model]["new_level_rows"]["examples"] == metrics[model]["overall"]["examples"]
+        assert metrics[model]["old_level_rows"]["examples"] is None

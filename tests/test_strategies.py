@@ -1,0 +1,104 @@
+"""Every incremental strategy keeps the parent's rows bit-identical under common optimizers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from components.trainer.levels import diff_levels
+from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.strategies import INCREMENTAL, UnknownStrategyError, get_strategy
+from transforms.features import DataSpec
+
+SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)
+OLD = {"item": [f"i{k}" for k in range(6)], "user": [f"u{k}" for k in range(4)]}
+NEW = {"item": ["i_new0", "i_new1"], "user": ["u_new"]}
+OPTIMIZERS = {
+    "rmsprop": lambda: keras.optimizers.RMSprop(0.05),
+    "adam": lambda: keras.optimizers.Adam(0.05),
+    "sgd_momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+}
+
+
+def parent_tables(seed: int = 7) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        name: rng.normal(size=(1 + len(tokens), 3)).astype(np.float32)
+        for name, tokens in OLD.items()
+    }
+
+
+def mixed_batches() -> tf.data.Dataset:
+    """Rows mixing old and new levels, so old rows do receive gradients."""
+    rng = np.random.default_rng(0)
+    rows = 256
+    items = rng.choice(OLD["item"] + NEW["item"], rows)
+    users = rng.choice(OLD["user"] + NEW["user"], rows)
+    labels = rng.integers(0, 2, rows).astype(np.float32)
+    return tf.data.Dataset.from_tensor_slices(({"item": items, "user": users}, labels)).batch(32)
+
+
+def build(strategy: str, parents: dict[str, np.ndarray]) -> AdditiveEmbeddingModel:
+    diffs = {name: diff_levels(name, OLD[name], [*NEW[name], *reversed(OLD[name])]) for name in OLD}
+    return AdditiveEmbeddingModel(build_tables(SPEC, diffs, get_strategy(strategy), parents, 3))
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("strategy", INCREMENTAL)
+def test_old_rows_are_bit_identical_after_training(strategy, optimizer):
+    parents = parent_tables()
+    model = build(strategy, parents)
+    start = {name: model.embeddings[name].full_table().numpy() for name in OLD}
+    model.compile(optimizer=OPTIMIZERS[optimizer](), loss="binary_crossentropy")
+    model.fit(mixed_batches(), epochs=3, verbose=0)
+    for name, parent in parents.items():
+        table = model.embeddings[name].full_table().numpy()
+        assert np.max(np.abs(table[: len(parent)] - parent)) == 0.0
+        assert not np.array_equal(table[len(parent) :], start[name][len(parent) :]), (
+            "new rows should have moved away from their initialisation"
+        )
+
+
+@pytest.mark.parametrize("strategy", INCREMENTAL)
+def test_tokens_map_to_their_rows_and_unseen_tokens_to_the_oov_row(strategy):
+    parents = parent_tables()
+    model = build(strategy, parents)
+    rows = model.rows(
+        {"item": tf.constant(["i0", "i5", "i_new1", "never"]), "user": tf.constant(["u3"] * 4)}
+    )
+    assert rows["item"].numpy().tolist() == [1, 6, 8, 0]
+    vectors = model.embeddings["item"](rows["item"]).numpy()
+    np.testing.assert_array_equal(vectors[0], parents["item"][1])
+    np.testing.assert_array_equal(vectors[3], parents["item"][0])
+
+
+@pytest.mark.parametrize("strategy", INCREMENTAL)
+def test_has_new_level_marks_rows_holding_any_new_token(strategy):
+    model = build(strategy, parent_tables())
+    flags = model.has_new_level(
+        {
+            "item": tf.constant(["i0", "i_new0", "i1", "never"]),
+            "user": tf.constant(["u0", "u1", "u_new", "u2"]),
+        }
+    )
+    assert flags.numpy().tolist() == [False, True, True, False]
+
+
+def test_split_and_constrained_learn_the_same_new_rows_from_the_same_start():
+    parents = parent_tables()
+    tables = {}
+    for strategy in INCREMENTAL:
+        keras.utils.set_random_seed(0)
+        model = build(strategy, parents)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+        model.fit(mixed_batches(), epochs=2, verbose=0, shuffle=False)
+        tables[strategy] = {n: model.embeddings[n].full_table().numpy() for n in OLD}
+    for name in OLD:
+        np.testing.assert_allclose(tables["split"][name], tables["constrained"][name], atol=1e-6)
+
+
+def test_unknown_strategy_names_the_choices():
+    with pytest.raises(UnknownStrategyError, match="choose one of"):
+        get_strategy("sideways")
