@@ -124,9 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             _run_span(_run_config(args, args.data, args.span, args.workdir))
         else:
-            data_root = os.path.join(args.workdir, "data")
-            if not os.path.isdir(data_root):
-                _write_data("movielens", data_root)
+            data_root = _fresh_demo_workdir(args.workdir)
+            _write_data("movielens", data_root)
             for span in (1, 2):
                 _run_span(_run_config(args, data_root, span, args.workdir))
     except Exception as error:  # noqa: BLE001 (the CLI's one-line error boundary)
@@ -142,6 +141,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+DEMO_MARKER = ".newlevels-demo"
+
+
+def _fresh_demo_workdir(workdir: str) -> str:
+    """Empties a workdir the demo made before (never any other folder); returns its data root."""
+    import shutil
+
+    from pipeline.errors import ConfigError
+
+    if os.path.exists(workdir):
+        if not os.path.exists(os.path.join(workdir, DEMO_MARKER)):
+            raise ConfigError(
+                f"{workdir} exists and was not made by the demo; pick another --workdir"
+            )
+        shutil.rmtree(workdir)
+    os.makedirs(workdir)
+    open(os.path.join(workdir, DEMO_MARKER), "w").close()
+    return os.path.join(workdir, "data")
 
 
 def _run_span(config) -> dict:
