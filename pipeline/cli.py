@@ -125,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_span(_run_config(args, args.data, args.span, args.workdir))
         else:
             data_root = _fresh_demo_workdir(args.workdir)
-            _write_data("movielens", data_root)
+            written = _write_data("movielens", data_root)
+            print(f"MovieLens written to {data_root}: {written} rows per span", flush=True)
             for span in (1, 2):
                 _run_span(_run_config(args, data_root, span, args.workdir))
     except Exception as error:  # noqa: BLE001 (the CLI's one-line error boundary)

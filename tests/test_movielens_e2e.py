@@ -1,0 +1,81 @@
+"""The real two-run pipeline on MovieLens (span 1: before 2014, span 2: 2014 on)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from components.trainer import artifacts
+from pipeline.data.movielens import write_movielens
+from tests import pipeline_checks as checks
+from transforms.features import DataSpec
+
+SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("split", marks=pytest.mark.e2e),
+        pytest.param("constrained", marks=pytest.mark.slow),
+    ],
+)
+def movielens_runs(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"movielens-{request.param}")
+    data, workdir = str(root / "data"), str(root / "work")
+    assert write_movielens(data) == {1: 84945, 2: 15059}
+    summaries = checks.run_spans(data, workdir, (1, 2), request.param, [])
+    return {"data": data, "summaries": summaries}
+
+
+def test_every_span1_token_of_both_features_keeps_a_bit_identical_row(movielens_runs):
+    first, second = movielens_runs["summaries"]
+    changes = checks.max_change_by_token(first["model_uri"], second["model_uri"])
+    assert changes == {"userId": 0.0, "movieId": 0.0}
+    assert second["features"]["userId"]["new_levels"] == 99
+    assert second["features"]["movieId"]["new_levels"] > 1000
+
+
+def test_rows_trained_counts_span2_training_rows_holding_a_new_movie_or_user(movielens_runs):
+    first, second = movielens_runs["summaries"]
+    old = {
+        name: set(rows.vocabulary)
+        for name, rows in artifacts.read_embeddings(first["model_uri"]).features.items()
+    }
+    expected = sum(
+        1
+        for row in checks.csv_rows(movielens_runs["data"], 2)
+        if checks.is_training_row(row["id"])
+        and any(row[name] not in tokens for name, tokens in old.items())
+    )
+    assert second["rows_trained"] == expected
+
+
+def test_pushed_models_predict_bit_identically_on_rows_with_only_old_levels(movielens_runs):
+    first, second = movielens_runs["summaries"]
+    assert first["pushed"] and second["pushed"], "the demo data should pass the default gate"
+    old = {
+        name: set(rows.vocabulary)
+        for name, rows in artifacts.read_embeddings(first["model_uri"]).features.items()
+    }
+    rows = [
+        row
+        for row in checks.csv_rows(movielens_runs["data"], 2)
+        if all(row[name] in tokens for name, tokens in old.items())
+    ]
+    assert len(rows) > 100
+    examples = checks.to_examples(rows, SPEC)
+    before = checks.predict(first["pushed_path"], examples)
+    after = checks.predict(second["pushed_path"], examples)
+    assert np.array_equal(before, after)
+
+
+def test_auc_is_reported_for_every_slice_of_both_models(movielens_runs):
+    metrics = movielens_runs["summaries"][1]["metrics"]
+    for model in ("candidate", "baseline"):
+        slices = metrics[model]
+        assert (
+            slices["new_level_rows"]["examples"] + slices["old_level_rows"]["examples"]
+            == (slices["overall"]["examples"])
+        )
+        assert all(0.5 < s["auc"] < 1.0 for s in slices.values())
