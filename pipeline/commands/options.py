@@ -1,0 +1,86 @@
+"""Options shared by the commands that run the pipeline, and the RunConfig they build."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def columns(text: str) -> tuple[str, ...]:
+    """Parses `a,b,c` into column names."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one column")
+    return names
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
+
+    parser.add_argument("--strategy", default="split", help="split (default) or constrained")
+    parser.add_argument(
+        "--categorical",
+        type=columns,
+        default=DEFAULT_CATEGORICAL,
+        help="categorical columns, comma-separated (default: userId,movieId)",
+    )
+    parser.add_argument("--label", default=DEFAULT_LABEL, help="0/1 label column (default: liked)")
+    parser.add_argument(
+        "--id", dest="id_column", default=DEFAULT_ID, help="unique row id column (default: id)"
+    )
+    parser.add_argument("--embedding-dim", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument(
+        "--min-auc",
+        type=float,
+        default=GateConfig.min_auc,
+        help="the candidate's AUC must reach this",
+    )
+    parser.add_argument(
+        "--max-auc-drop",
+        type=float,
+        default=GateConfig.max_auc_drop,
+        help="how far the candidate's AUC may fall below the full retrain's",
+    )
+
+
+def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
+    """Builds the RunConfig from parsed run options."""
+    from pipeline.config import GateConfig, RunConfig
+    from pipeline.errors import ConfigError
+    from transforms.features import DataSpec
+
+    try:
+        spec = DataSpec.build(args.categorical, args.label, args.id_column, args.embedding_dim)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return RunConfig(
+        data_root=os.path.abspath(data_root),
+        span=span,
+        workdir=os.path.abspath(workdir),
+        data_spec=spec,
+        strategy=args.strategy,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
+    )
+
+
+def run_span(config) -> dict:
+    """Runs one span and prints its summary table."""
+    import time
+
+    from pipeline.local_runner import run_span as run_locally
+
+    started = time.monotonic()
+    print(
+        f"== span {config.span}: running the pipeline (log: {config.run_dir}/pipeline.log)",
+        flush=True,
+    )
+    summary, path, text = run_locally(config)
+    print(text)
+    print(f"summary: {path}  ({time.monotonic() - started:.0f} s wall)\n", flush=True)
+    return summary

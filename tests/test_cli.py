@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline import cli
+from pipeline.commands import demo
+from pipeline.errors import ConfigError
+
+
+def test_demo_never_empties_a_folder_it_did_not_make(tmp_path):
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("x")
+    with pytest.raises(ConfigError, match="not made by the demo"):
+        demo.fresh_workdir(str(precious))
+    assert (precious / "keep.txt").read_text() == "x"
+
+
+def test_demo_resets_its_own_workdir(tmp_path):
+    workdir = tmp_path / "demo"
+    demo.fresh_workdir(str(workdir))
+    (workdir / "stale.txt").write_text("old run")
+    data_root = demo.fresh_workdir(str(workdir))
+    assert not (workdir / "stale.txt").exists()
+    assert data_root == str(workdir / "data")
+
+
+def test_every_command_is_registered_with_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("run", "data", "demo"):
+        assert name in out
+
+
+def test_data_toy_writes_two_spans(tmp_path, capsys):
+    assert cli.main(["data", "toy", "--out", str(tmp_path)]) == 0
+    assert "span 1: 3967 rows, span 2: 1033 rows" in capsys.readouterr().out
+    assert (tmp_path / "span-1" / "toy.csv").exists() and (tmp_path / "span-2" / "toy.csv").exists()
