@@ -44,6 +44,9 @@ class RunConfig:
     batch_size: int = 64
     learning_rate: float = 0.01
     gate: GateConfig = GateConfig()
+    #: push the full retrain when the candidate is rejected (and the baseline
+    #: reaches gate.min_auc); the next run then extends it.
+    promote_baseline_on_reject: bool = False
     beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 
     def __post_init__(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tensorflow_model_analysis as tfma
 
+from components.evaluation.metrics import BASELINE, CANDIDATE
 from components.trainer.export import (
     NEW_LEVEL_KEY,
     PREDICTION_KEY,
@@ -12,15 +13,7 @@ from components.trainer.export import (
 )
 from pipeline.config import GateConfig
 
-CANDIDATE = "candidate"
-BASELINE = "baseline"
 AUC = "AUC"
-#: slice name -> TFMA slice key (None = overall).
-SLICES = {
-    "overall": (),
-    "new_level_rows": ((NEW_LEVEL_KEY, 1),),
-    "old_level_rows": ((NEW_LEVEL_KEY, 0),),
-}
 
 
 def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:

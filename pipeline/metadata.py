@@ -15,13 +15,26 @@ Execution = metadata_store_pb2.Execution
 
 
 def open_store(sqlite_path: str) -> mlmd.MetadataStore:
-    """Opens an existing SQLite MLMD store read-write (MLMD has no read-only mode)."""
+    """Opens an existing SQLite MLMD store, read-only.
+
+    Raises:
+        ConfigError: if the file is missing or is not an MLMD store.
+    """
     if not os.path.isfile(sqlite_path):
         raise ConfigError(f"no MLMD store at {sqlite_path}")
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = sqlite_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE
-    return mlmd.MetadataStore(config)
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return connect(config, sqlite_path)
+
+
+def connect(config: metadata_store_pb2.ConnectionConfig, name: str) -> mlmd.MetadataStore:
+    """Connects to an MLMD store (SQLite or MySQL), turning failures into one line."""
+    try:
+        return mlmd.MetadataStore(config)
+    except Exception as error:  # noqa: BLE001 (MLMD raises bare RuntimeErrors)
+        reason = str(error).replace("Error when executing query: ", "").split(" query:")[0]
+        raise ConfigError(f"{name} is not a readable MLMD store ({reason})") from None
 
 
 @dataclasses.dataclass
@@ -58,19 +71,23 @@ def latest_run(store: mlmd.MetadataStore, pipeline_name: str) -> PipelineRun:
     Raises:
         ConfigError: if the store holds no run of that pipeline.
     """
+    runs = all_runs(store, pipeline_name)
+    if not runs:
+        raise ConfigError(f"no run of pipeline {pipeline_name!r} in the MLMD store")
+    return runs[-1]
+
+
+def all_runs(store: mlmd.MetadataStore, pipeline_name: str) -> list[PipelineRun]:
+    """Every run of `pipeline_name`, oldest first (empty if there is none)."""
     pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
     if pipeline is None:
-        raise ConfigError(f"no run of pipeline {pipeline_name!r} in the MLMD store")
+        return []
     runs = [
         context
         for context in store.get_contexts_by_type("pipeline_run")
-        if any(
-            parent.id == pipeline.id for parent in store.get_parent_contexts_by_context(context.id)
-        )
+        if any(p.id == pipeline.id for p in store.get_parent_contexts_by_context(context.id))
     ]
-    if not runs:
-        raise ConfigError(f"no run of pipeline {pipeline_name!r} in the MLMD store")
-    return read_run(store, max(runs, key=lambda c: c.create_time_since_epoch))
+    return [read_run(store, run) for run in sorted(runs, key=lambda c: c.create_time_since_epoch)]
 
 
 def read_run(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> PipelineRun:

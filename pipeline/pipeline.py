@@ -1,9 +1,17 @@
 """`create_pipeline`: the one pipeline definition, used locally and on Kubeflow.
 
 span N CSV -> SpanHistoryExampleGen -> Transform -+-> incremental Trainer -+-> Evaluator -> Pusher
-FeatureSchemaGen ------------------------^        |   ^ base_model         |
-MLMD -> latest blessed model Resolver ------------+---+                    |
-                                                  +-> full-retrain Trainer-+ (baseline)
+FeatureSchemaGen ------------------------^        |   ^ base_model         |       |
+MLMD -> latest blessed model Resolver ------------+---+                    |       v
+                                                  +-> full-retrain Trainer-+-> BaselinePromotion
+                                                                          -> baseline Pusher
+
+The parent is the latest *blessed* Model of any producer. A Model is blessed
+only on its way to being pushed: the Evaluator blesses a passing candidate (the
+Pusher then pushes it) and BaselinePromotion blesses a promoted full retrain
+(the baseline Pusher then pushes it). So "latest blessed" is "last pushed", a
+rejected candidate is never a parent, and the resolver stays the
+LatestBlessedModelStrategy that the Kubeflow v2 compiler supports.
 """
 
 from __future__ import annotations
@@ -12,11 +20,14 @@ import json
 from collections.abc import Callable
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 from tfx.proto import transform_pb2
 
+from components.evaluation.promotion import BaselinePromotion
 from components.ingest import executor as ingest
 from components.ingest.component import SpanHistoryExampleGen
 from components.schema.component import FeatureSchemaGen
+from components.trainer.executor import LineageTrainerExecutor
 from components.trainer.run_fn import run_fn
 from components.trainer.settings import Role
 from pipeline.config import PIPELINE_NAME, RunConfig
@@ -35,6 +46,8 @@ class NodeIds:
     FULL_TRAINER = "full_retrain_trainer"
     EVALUATOR = "Evaluator"
     PUSHER = "Pusher"
+    PROMOTION = "BaselinePromotion"
+    BASELINE_PUSHER = "baseline_pusher"
 
 
 def dotted_name(function: Callable) -> str:
@@ -68,11 +81,7 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
     )
     parent = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.Model,
-            producer_component_id=NodeIds.INCREMENTAL_TRAINER,
-            output_key="model",
-        ),
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id(NodeIds.PARENT_RESOLVER)
 
@@ -84,6 +93,7 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
             train_args=tfx.proto.TrainArgs(splits=train_splits),
             eval_args=tfx.proto.EvalArgs(splits=[ingest.SPLIT_EVAL]),
             custom_config=config.trainer_settings(role).to_custom_config(),
+            custom_executor_spec=executor_spec.ExecutorClassSpec(LineageTrainerExecutor),
             **inputs,
         )
 
@@ -101,13 +111,26 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
         eval_config=eval_config(config.data_spec.label, config.gate),
         example_splits=[ingest.SPLIT_EVAL],
     )
+    destination = tfx.proto.PushDestination(
+        filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
+    )
     pusher = tfx.components.Pusher(
         model=incremental.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
-        ),
+        push_destination=destination,
     )
+    promotion = BaselinePromotion(
+        evaluation=evaluator.outputs["evaluation"],
+        candidate_blessing=evaluator.outputs["blessing"],
+        baseline_model=full.outputs["model"],
+        promote_on_reject=int(config.promote_baseline_on_reject),
+        min_auc=config.gate.min_auc,
+    ).with_id(NodeIds.PROMOTION)
+    baseline_pusher = tfx.components.Pusher(
+        model=full.outputs["model"],
+        model_blessing=promotion.outputs["blessing"],
+        push_destination=destination,
+    ).with_id(NodeIds.BASELINE_PUSHER)
     return tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=config.pipeline_root,
@@ -120,6 +143,8 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
             full,
             evaluator,
             pusher,
+            promotion,
+            baseline_pusher,
         ],
         enable_cache=False,
         metadata_connection_config=metadata_connection_config,

@@ -11,40 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from components.evaluation.metrics import BASELINE, CANDIDATE, SLICES, read_slice_metrics
 from components.trainer import artifacts
 from pipeline import metadata
 from pipeline.config import RunConfig
-from pipeline.evaluation import BASELINE, CANDIDATE, SLICES
 from pipeline.pipeline import NodeIds
 
 SUMMARY_FILE = "summary.json"
-
-
-def _slice_metrics(evaluation_uri: str | None) -> dict[str, dict[str, dict[str, float | None]]]:
-    """{model: {slice: {"auc", "accuracy", "examples"}}} from the Evaluator's output."""
-    import tensorflow_model_analysis as tfma
-
-    result: dict[str, dict[str, dict[str, float | None]]] = {}
-    for model in (CANDIDATE, BASELINE):
-        by_key = {}
-        if evaluation_uri:
-            loaded = tfma.load_eval_result(evaluation_uri, model_name=model)
-            by_key = {tuple(key): values[""][""] for key, values in loaded.slicing_metrics}
-        result[model] = {}
-        for name, key in SLICES.items():
-            values = by_key.get(tuple(key), {})
-
-            def number(metric: str, values=values) -> float | None:
-                found = values.get(metric)
-                return None if found is None else float(found["doubleValue"])
-
-            count = number("example_count")
-            result[model][name] = {
-                "auc": number("auc"),
-                "accuracy": number("binary_accuracy"),
-                "examples": None if count is None else int(count),
-            }
-    return result
 
 
 def old_rows_max_abs_change(model_uri: str, parent_uri: str) -> dict[str, float]:
@@ -73,12 +46,17 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
     trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
     full = run.nodes[NodeIds.FULL_TRAINER]
     evaluator = run.nodes.get(NodeIds.EVALUATOR)
-    pusher = run.nodes.get(NodeIds.PUSHER)
+    pushes = [
+        node.output("pushed_model")
+        for node_id in (NodeIds.PUSHER, NodeIds.BASELINE_PUSHER)
+        if (node := run.nodes.get(node_id)) is not None
+    ]
+    pushed_model = next((a for a in pushes if metadata.custom_value(a, "pushed")), None)
     model = trainer.output("model")
     manifest = artifacts.read_embeddings(model.uri).manifest
     blessing = evaluator.output("blessing") if evaluator else None
-    pushed_model = pusher.output("pushed_model") if pusher else None
-    pushed = bool(metadata.custom_value(pushed_model, "pushed"))
+    pushed = pushed_model is not None
+    promoted = pushed and pushed_model is not pushes[0]
     evaluation = evaluator.output("evaluation") if evaluator else None
     return {
         "span": config.span,
@@ -90,7 +68,7 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         },
         "rows_trained": manifest["rows_trained"],
         "rows_total": manifest["rows_total"],
-        "metrics": _slice_metrics(evaluation.uri if evaluation else None),
+        "metrics": read_slice_metrics(evaluation.uri if evaluation else None),
         "blessed": bool(metadata.custom_value(blessing, "blessed")),
         "pushed": pushed,
         "pushed_path": metadata.custom_value(pushed_model, "pushed_destination")
@@ -101,6 +79,7 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "seconds": {node_id: round(node.seconds, 2) for node_id, node in run.nodes.items()},
         # Additions beyond the contract's minimum:
         "run_id": run.run_id,
+        "pushed_model": ("baseline" if promoted else "candidate") if pushed else None,
         "model_id": model.id,
         "baseline_model_uri": full.output("model").uri,
         "gate": {"min_auc": config.gate.min_auc, "max_auc_drop": config.gate.max_auc_drop},
@@ -158,7 +137,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         "",
         f"gate: AUC >= {gate['min_auc']} and at most {gate['max_auc_drop']} below the full retrain"
         f" -> {'BLESSED' if summary['blessed'] else 'REJECTED'}",
-        f"pushed: {summary['pushed_path'] if summary['pushed'] else 'nothing'}",
+        "pushed: "
+        + (
+            f"{summary['pushed_path']} (the {summary['pushed_model']})"
+            if summary["pushed"]
+            else "nothing"
+        ),
         "seconds: "
         + ", ".join(
             f"{k} {v:.1f}" for k, v in sorted(summary["seconds"].items(), key=lambda kv: -kv[1])

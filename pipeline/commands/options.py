@@ -44,6 +44,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         default=GateConfig.max_auc_drop,
         help="how far the candidate's AUC may fall below the full retrain's",
     )
+    parser.add_argument(
+        "--promote-baseline-on-reject",
+        action="store_true",
+        help="push the full retrain when the candidate is rejected (if it reaches --min-auc)",
+    )
 
 
 def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
@@ -66,6 +71,7 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
+        promote_baseline_on_reject=args.promote_baseline_on_reject,
     )
 
 

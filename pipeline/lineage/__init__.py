@@ -1,0 +1,1 @@
+"""Model genealogy read back from ML Metadata alone (works on a Kubeflow-filled store too)."""
