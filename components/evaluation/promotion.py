@@ -15,11 +15,9 @@ from components.evaluation.metrics import BASELINE, CANDIDATE, read_slice_metric
 
 CANDIDATE_BLESSED = "newlevels_candidate_blessed"
 PROMOTED = "newlevels_promoted_baseline"
-
-
-def auc_property(model: str, slice_name: str) -> str:
-    """Name of the custom property holding one model's AUC on one slice."""
-    return f"newlevels_auc_{model}_{slice_name}"
+#: JSON {model: {slice: AUC or null}}; a struct keeps every digit (MLMD's float
+#: properties come back rounded to six significant digits from SQLite).
+AUC = "newlevels_auc"
 
 
 def should_promote(
@@ -55,7 +53,10 @@ def BaselinePromotion(  # noqa: N802 (TFX component naming)
     blessing.set_int_custom_property("current_model_id", baseline_model.id)
     blessing.set_int_custom_property(CANDIDATE_BLESSED, int(candidate_blessed))
     blessing.set_int_custom_property(PROMOTED, int(promoted))
-    for model in (CANDIDATE, BASELINE):
-        for slice_name, values in metrics[model].items():
-            if values["auc"] is not None:
-                blessing.set_float_custom_property(auc_property(model, slice_name), values["auc"])
+    blessing.set_json_value_custom_property(
+        AUC,
+        {
+            model: {name: values["auc"] for name, values in metrics[model].items()}
+            for model in (CANDIDATE, BASELINE)
+        },
+    )

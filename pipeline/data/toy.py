@@ -6,6 +6,7 @@ span 2 the rows of levels 80-99, as in the post's X_init / X_new.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import os
 
@@ -30,15 +31,20 @@ def toy_rows(rows: int = 5000, seed: int = 0) -> list[tuple[str, str, int]]:
     ]
 
 
-def write_toy(out: str, rows: int = 5000, seed: int = 0) -> dict[int, int]:
-    """Writes `<out>/span-1/toy.csv` (levels 0-79) and `<out>/span-2/toy.csv` (80-99).
+def write_toy(
+    out: str, rows: int = 5000, seed: int = 0, boundaries: tuple[int, ...] = (INITIAL_LEVELS,)
+) -> dict[int, int]:
+    """Writes one `<out>/span-k/toy.csv` per level range.
+
+    By default span 1 holds levels 0-79 and span 2 levels 80-99; `boundaries`
+    (60, 80) makes three spans: 0-59, 60-79, 80-99.
 
     Returns:
         rows written per span.
     """
-    spans: dict[int, list] = {1: [], 2: []}
+    spans: dict[int, list] = {k: [] for k in range(1, len(boundaries) + 2)}
     for row in toy_rows(rows, seed):
-        spans[1 if int(row[1][1:]) < INITIAL_LEVELS else 2].append(row)
+        spans[1 + bisect.bisect_right(boundaries, int(row[1][1:]))].append(row)
     for span, span_rows in spans.items():
         folder = span_dir(out, span)
         os.makedirs(folder, exist_ok=True)

@@ -10,7 +10,7 @@ import ml_metadata as mlmd
 from google.protobuf import json_format
 
 from components.evaluation.metrics import MODELS, SLICES
-from components.evaluation.promotion import auc_property
+from components.evaluation.promotion import AUC
 from components.trainer.executor import NO_PARENT, Properties
 from pipeline import metadata
 from pipeline.config import PIPELINE_NAME
@@ -90,6 +90,11 @@ def _model(run: metadata.PipelineRun, node_id: str) -> ModelRecord | None:
     return ModelRecord.from_artifact(artifact) if artifact else None
 
 
+def _aucs(recorded: dict | None) -> dict[str, dict[str, float | None]]:
+    recorded = recorded or {}
+    return {m: {s: recorded.get(m, {}).get(s) for s in SLICES} for m in MODELS}
+
+
 def run_record(run: metadata.PipelineRun) -> RunRecord:
     """Reads one run's lineage facts from its MLMD executions and artifacts."""
     example_gen = run.nodes.get(NodeIds.EXAMPLE_GEN)
@@ -111,10 +116,7 @@ def run_record(run: metadata.PipelineRun) -> RunRecord:
         span=span,
         candidate=_model(run, NodeIds.INCREMENTAL_TRAINER),
         baseline=_model(run, NodeIds.FULL_TRAINER),
-        auc={
-            model: {s: metadata.custom_value(gate, auc_property(model, s)) for s in SLICES}
-            for model in MODELS
-        },
+        auc=_aucs(_plain(metadata.custom_value(gate, AUC))),
         blessed=bool(metadata.custom_value(blessing, "blessed")),
         pushed=pushed_as is not None,
         pushed_model=pushed_as,

@@ -1,0 +1,148 @@
+"""Three-run genealogy on the toy data, checked against MLMD itself."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from components.evaluation.metrics import read_slice_metrics
+from pipeline import cli, metadata
+from pipeline.data.toy import write_toy
+from pipeline.pipeline import NodeIds
+from tests import pipeline_checks as checks
+
+COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
+THREE_SPANS = (60, 80)  # levels 0-59, 60-79, 80-99
+
+pytestmark = pytest.mark.e2e
+
+
+def run(data: str, workdir: str, span: int, *extra: str) -> dict:
+    return checks.run_spans(data, workdir, (span,), "split", [*COLUMNS, *extra])[0]
+
+
+@pytest.fixture(scope="module")
+def rejected_history(tmp_path_factory):
+    """Span 1 pushed, span 2 rejected by a strict AUC floor, span 3 normal."""
+    root = tmp_path_factory.mktemp("lineage-reject")
+    data, workdir = str(root / "data"), str(root / "work")
+    write_toy(data, boundaries=THREE_SPANS)
+    summaries = [
+        run(data, workdir, 1),
+        run(data, workdir, 2, "--min-auc", "0.999"),
+        run(data, workdir, 3),
+    ]
+    return workdir, summaries
+
+
+def lineage_json(capsys, workdir: str, *extra: str):
+    assert cli.main(["lineage", "--workdir", workdir, *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_rejected_candidate_is_never_a_parent(rejected_history):
+    _, (first, second, third) = rejected_history
+    assert first["pushed"] and not second["blessed"] and not second["pushed"]
+    assert third["parent_model_uri"] == first["model_uri"]
+    # span 3 extends span 1's model, so span 2's levels are new again
+    assert third["features"]["level"] == {"old_levels": 60, "new_levels": 40, "vocab_size": 100}
+
+
+def test_lineage_fields_match_mlmd(rejected_history, capsys):
+    workdir, summaries = rejected_history
+    rows = lineage_json(capsys, workdir, "--format", "json")
+    store = metadata.open_store(f"{workdir}/metadata.sqlite")
+    runs = metadata.all_runs(store, "newlevels")
+    assert [r["span"] for r in rows] == [1, 2, 3] and len(runs) == 3
+    for row, run, summary in zip(rows, runs, summaries, strict=True):
+        trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
+        model = trainer.output("model")
+        base = trainer.input("base_model")
+        assert row["candidate"]["id"] == model.id and row["candidate"]["uri"] == model.uri
+        assert row["candidate"]["parent_id"] == (base.id if base else None)
+        assert (
+            row["candidate"]["strategy"]
+            == model.custom_properties["newlevels_strategy"].string_value
+        )
+        assert row["candidate"]["rows_trained"] == summary["rows_trained"]
+        assert row["candidate"]["levels"] == summary["features"]
+        assert row["baseline"]["id"] == run.nodes[NodeIds.FULL_TRAINER].output("model").id
+        assert (
+            row["span"]
+            == run.nodes[NodeIds.EXAMPLE_GEN].output("examples").custom_properties["span"].int_value
+        )
+        blessing = run.nodes[NodeIds.EVALUATOR].output("blessing")
+        assert row["blessed"] == (blessing.custom_properties["blessed"].int_value == 1)
+        pushed = run.nodes[NodeIds.PUSHER].output("pushed_model")
+        assert row["pushed"] == (pushed.custom_properties["pushed"].int_value == 1)
+        assert row["pushed_path"] == summary["pushed_path"]
+        evaluation = read_slice_metrics(run.nodes[NodeIds.EVALUATOR].output("evaluation").uri)
+        for model_name in ("candidate", "baseline"):
+            for slice_name, values in evaluation[model_name].items():
+                assert row["auc"][model_name][slice_name] == values["auc"]
+
+
+def test_the_parent_is_the_base_model_input_event_of_the_trainer(rejected_history):
+    workdir, (first, _, third) = rejected_history
+    store = metadata.open_store(f"{workdir}/metadata.sqlite")
+    last = metadata.all_runs(store, "newlevels")[-1]
+    execution = last.nodes[NodeIds.INCREMENTAL_TRAINER].execution
+    inputs = [
+        e
+        for e in store.get_events_by_execution_ids([execution.id])
+        if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "base_model"
+    ]
+    (parent,) = store.get_artifacts_by_id([inputs[0].artifact_id])
+    assert parent.uri == first["model_uri"] == third["parent_model_uri"]
+
+
+def test_model_ancestry_walks_back_to_the_first_full_model(rejected_history, capsys):
+    workdir, (first, _, third) = rejected_history
+    rows = lineage_json(capsys, workdir, "--format", "json")
+    chain = lineage_json(
+        capsys, workdir, "--model", str(rows[2]["candidate"]["id"]), "--format", "json"
+    )
+    assert [step["model"]["uri"] for step in chain] == [third["model_uri"], first["model_uri"]]
+    assert chain[-1]["model"]["parent_id"] is None
+    assert [step["examples"]["span"] for step in chain] == [3, 1]
+    assert all(step["transform_graph"] and step["schema"] for step in chain)
+
+
+def test_graphs_draw_the_extends_edge(rejected_history, capsys):
+    workdir, _ = rejected_history
+    rows = lineage_json(capsys, workdir, "--format", "json")
+    parent, child = rows[0]["candidate"]["id"], rows[2]["candidate"]["id"]
+    assert cli.main(["lineage", "--workdir", workdir, "--format", "dot"]) == 0
+    assert f"m{parent} -> m{child}" in capsys.readouterr().out
+    assert cli.main(["lineage", "--workdir", workdir, "--format", "mermaid"]) == 0
+    assert f"m{parent} -->|extends| m{child}" in capsys.readouterr().out
+    assert cli.main(["lineage", "--workdir", workdir]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["span", "model", "parent"] and len(table) == 4
+
+
+def test_promoted_baseline_becomes_the_next_parent(tmp_path):
+    data, workdir = str(tmp_path / "data"), str(tmp_path / "work")
+    write_toy(data, boundaries=THREE_SPANS)
+    run(data, workdir, 1)
+    # A candidate can never beat the baseline by 0.5 AUC: rejected, baseline promoted.
+    second = run(data, workdir, 2, "--max-auc-drop", "-0.5", "--promote-baseline-on-reject")
+    assert not second["blessed"] and second["pushed"] and second["pushed_model"] == "baseline"
+    third = run(data, workdir, 3)
+    assert third["parent_model_uri"] == second["baseline_model_uri"]
+    assert third["features"]["level"] == {"old_levels": 80, "new_levels": 20, "vocab_size": 100}
+    assert checks.max_change_by_token(second["baseline_model_uri"], third["model_uri"]) == {
+        "level": 0.0
+    }
+
+
+def test_lineage_refuses_a_file_that_is_not_an_mlmd_store(tmp_path, capsys):
+    bogus = tmp_path / "store.sqlite"
+    bogus.write_text("not a database")
+    assert cli.main(["lineage", "--store", str(bogus)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is not a readable MLMD store" in err
+    assert cli.main(["lineage", "--store", str(tmp_path / "missing.sqlite")]) == 2
+    assert "no MLMD store at" in capsys.readouterr().err
