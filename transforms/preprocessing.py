@@ -15,6 +15,7 @@ import tensorflow_transform as tft
 from transforms.features import DataSpec
 
 LABEL_KEY = "label"
+VOCABULARY_FORMAT = "tfrecord_gzip"
 
 
 def transformed_label_key() -> str:
@@ -39,7 +40,11 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         tokens = tf.reshape(inputs[feature.name], [-1])
         # num_oov_buckets is the model's concern: its vocabulary keeps a
         # dedicated OOV row (see components/trainer/levels.py).
-        tft.vocabulary(tokens, vocab_filename=feature.vocabulary_name)
+        # tfrecord_gzip keeps every token: the text format drops empty tokens
+        # and tokens holding a line break.
+        tft.vocabulary(
+            tokens, vocab_filename=feature.vocabulary_name, file_format=VOCABULARY_FORMAT
+        )
         outputs[feature.name] = tokens
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
     return outputs

@@ -1,7 +1,9 @@
 """The `embeddings/` folder kept inside every Model artifact, beside the SavedModel.
 
 Layout (per feature):
-    embeddings/<feature>/vocab.txt   row i = token i (UTF-8, one per line)
+    embeddings/<feature>/vocab.txt   row i = token i (UTF-8, one per line; a backslash,
+                                     line feed or carriage return in a token is written
+                                     as \\\\, \\n or \\r so any token fits on its line)
     embeddings/<feature>/weights.npy [vocab_size, dim] float32, row i = token i
     embeddings/<feature>/oov.npy     [dim] float32, the OOV row
     embeddings/manifest.json         strategy, dims, level counts, rows trained, parent
@@ -55,6 +57,34 @@ class ExportedEmbeddings:
     features: dict[str, FeatureRows]
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r"}
+
+
+def escape_token(token: str) -> str:
+    """A token as one vocab.txt line (reversible by `unescape_token`)."""
+    return "".join(_ESCAPES.get(char, char) for char in token)
+
+
+def unescape_token(line: str) -> str:
+    """Inverse of `escape_token`.
+
+    Raises:
+        ValueError: on a dangling or unknown escape.
+    """
+    chars, i = [], 0
+    while i < len(line):
+        if line[i] == "\\":
+            if i + 1 >= len(line) or line[i + 1] not in _UNESCAPES:
+                raise ValueError(f"bad escape in vocabulary line {line!r}")
+            chars.append(_UNESCAPES[line[i + 1]])
+            i += 2
+        else:
+            chars.append(line[i])
+            i += 1
+    return "".join(chars)
+
+
 def model_root(serving_model_dir: str) -> str:
     """The Model artifact's URI, given its `Format-Serving` directory."""
     return os.path.dirname(serving_model_dir.rstrip("/"))
@@ -82,7 +112,7 @@ def write_embeddings(
         folder = _feature_dir(root, name)
         tf.io.gfile.makedirs(folder)
         with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt"), "w") as handle:
-            handle.write("".join(f"{token}\n" for token in rows.vocabulary))
+            handle.write("".join(f"{escape_token(token)}\n" for token in rows.vocabulary))
         _save_npy(os.path.join(folder, "weights.npy"), rows.weights)
         _save_npy(os.path.join(folder, "oov.npy"), rows.oov)
     with tf.io.gfile.GFile(os.path.join(root, EMBEDDINGS_DIR, MANIFEST), "w") as handle:
@@ -103,7 +133,7 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
         for name in manifest["features"]:
             folder = _feature_dir(root, name)
             with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt")) as handle:
-                vocabulary = tuple(handle.read().split("\n")[:-1])
+                vocabulary = tuple(unescape_token(line) for line in handle.read().split("\n")[:-1])
             rows = FeatureRows(
                 vocabulary=vocabulary,
                 weights=_load_npy(os.path.join(folder, "weights.npy")),
