@@ -47,6 +47,8 @@ class RunConfig:
     #: push the full retrain when the candidate is rejected (and the baseline
     #: reaches gate.min_auc); the next run then extends it.
     promote_baseline_on_reject: bool = False
+    #: train a fresh model when the previous one has other features or dims.
+    fresh_on_mismatch: bool = False
     beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 
     def __post_init__(self) -> None:
@@ -85,4 +87,5 @@ class RunConfig:
             epochs=self.epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            fresh_on_mismatch=self.fresh_on_mismatch,
         )

@@ -57,12 +57,15 @@ def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
     Returns:
         (summary, path of summary.json, the summary as a table).
     """
-    from pipeline import metadata, summary
+    from pipeline import metadata, preflight, summary
+    from pipeline.workdir_lock import locked
 
-    check_data(config)
-    log_to_file(os.path.join(config.run_dir, LOG_FILE))
-    run_pipeline(config)
-    run = metadata.latest_run(metadata.open_store(config.metadata_path), PIPELINE_NAME)
-    result = summary.build_summary(config, run)
-    path = summary.write_summary(result, config.run_dir)
+    with locked(config.workdir):
+        check_data(config)
+        preflight.check_parent(config)
+        log_to_file(os.path.join(config.run_dir, LOG_FILE))
+        run_pipeline(config)
+        run = metadata.latest_run(metadata.open_store(config.metadata_path), PIPELINE_NAME)
+        result = summary.build_summary(config, run)
+        path = summary.write_summary(result, config.run_dir)
     return result, path, summary.format_summary(result)

@@ -26,8 +26,9 @@ from tfx.proto import transform_pb2
 from components.evaluation.promotion import BaselinePromotion
 from components.ingest import executor as ingest
 from components.ingest.component import SpanHistoryExampleGen
+from components.push.executor import AtomicPusherExecutor
 from components.schema.component import FeatureSchemaGen
-from components.trainer.executor import LineageTrainerExecutor
+from components.trainer.executor import LineageTrainerExecutor, Properties
 from components.trainer.run_fn import run_fn
 from components.trainer.settings import Role
 from pipeline.config import PIPELINE_NAME, RunConfig
@@ -53,6 +54,17 @@ class NodeIds:
 def dotted_name(function: Callable) -> str:
     """The importable dotted path of a function object."""
     return f"{function.__module__}.{function.__qualname__}"
+
+
+def _pusher(model, blessing, config: RunConfig) -> tfx.components.Pusher:
+    return tfx.components.Pusher(
+        model=model,
+        model_blessing=blessing,
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
+        ),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPusherExecutor),
+    )
 
 
 def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
@@ -100,37 +112,32 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
     incremental = trainer(
         Role.INCREMENTAL, [ingest.SPLIT_TRAIN], base_model=parent.outputs["model"]
     ).with_id(NodeIds.INCREMENTAL_TRAINER)
-    full = trainer(Role.FULL, [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]).with_id(
-        NodeIds.FULL_TRAINER
-    )
-    evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=incremental.outputs["model"],
-        baseline_model=full.outputs["model"],
-        schema=schema_gen.outputs["schema"],
-        eval_config=eval_config(config.data_spec.label, config.gate),
-        example_splits=[ingest.SPLIT_EVAL],
-    )
-    destination = tfx.proto.PushDestination(
-        filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
-    )
-    pusher = tfx.components.Pusher(
-        model=incremental.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=destination,
-    )
-    promotion = BaselinePromotion(
-        evaluation=evaluator.outputs["evaluation"],
-        candidate_blessing=evaluator.outputs["blessing"],
-        baseline_model=full.outputs["model"],
-        promote_on_reject=int(config.promote_baseline_on_reject),
-        min_auc=config.gate.min_auc,
-    ).with_id(NodeIds.PROMOTION)
-    baseline_pusher = tfx.components.Pusher(
-        model=full.outputs["model"],
-        model_blessing=promotion.outputs["blessing"],
-        push_destination=destination,
-    ).with_id(NodeIds.BASELINE_PUSHER)
+    has_new_levels = incremental.outputs["model"].future()[0].custom_property(Properties.NEW_LEVELS)
+    # A span with no new level is a no-op: the candidate equals its parent, so
+    # nothing is retrained, evaluated or pushed (and a re-run span pushes once).
+    with tfx.dsl.Cond(has_new_levels > 0):
+        full = trainer(Role.FULL, [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]).with_id(
+            NodeIds.FULL_TRAINER
+        )
+        evaluator = tfx.components.Evaluator(
+            examples=example_gen.outputs["examples"],
+            model=incremental.outputs["model"],
+            baseline_model=full.outputs["model"],
+            schema=schema_gen.outputs["schema"],
+            eval_config=eval_config(config.data_spec.label, config.gate),
+            example_splits=[ingest.SPLIT_EVAL],
+        )
+        pusher = _pusher(incremental.outputs["model"], evaluator.outputs["blessing"], config)
+        promotion = BaselinePromotion(
+            evaluation=evaluator.outputs["evaluation"],
+            candidate_blessing=evaluator.outputs["blessing"],
+            baseline_model=full.outputs["model"],
+            promote_on_reject=int(config.promote_baseline_on_reject),
+            min_auc=config.gate.min_auc,
+        ).with_id(NodeIds.PROMOTION)
+        baseline_pusher = _pusher(
+            full.outputs["model"], promotion.outputs["blessing"], config
+        ).with_id(NodeIds.BASELINE_PUSHER)
     return tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=config.pipeline_root,

@@ -44,7 +44,7 @@ def _old_rows_change(model_uri: str, parent_uri: str | None) -> dict[str, float]
 def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any]:
     """Assembles the summary of `run` (the run of `config.span` just finished)."""
     trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
-    full = run.nodes[NodeIds.FULL_TRAINER]
+    full = run.nodes.get(NodeIds.FULL_TRAINER)
     evaluator = run.nodes.get(NodeIds.EVALUATOR)
     pushes = [
         node.output("pushed_model")
@@ -81,7 +81,8 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "run_id": run.run_id,
         "pushed_model": ("baseline" if promoted else "candidate") if pushed else None,
         "model_id": model.id,
-        "baseline_model_uri": full.output("model").uri,
+        "baseline_model_uri": full.output("model").uri if full else None,
+        "new_levels": sum(counts["new_levels"] for counts in manifest["features"].values()),
         "gate": {"min_auc": config.gate.min_auc, "max_auc_drop": config.gate.max_auc_drop},
         "old_rows_max_abs_change": _old_rows_change(model.uri, manifest["parent_model_uri"]),
         "frozen_rows": {
@@ -106,6 +107,11 @@ def _fmt(value: float | None) -> str:
 def format_summary(summary: dict[str, Any]) -> str:
     """A short, readable table of what was frozen, trained, gated and pushed."""
     parent = summary["parent_model_uri"]
+    if parent and summary["new_levels"] == 0:
+        return (
+            f"span {summary['span']}: no new levels since {parent}: "
+            "nothing trained, evaluated or pushed"
+        )
     lines = [
         f"span {summary['span']}  strategy {summary['strategy']}  "
         + (f"extends {parent}" if parent else "no previous model: trained every level"),

@@ -91,6 +91,9 @@ def model_root(serving_model_dir: str) -> str:
 
 
 def _feature_dir(root: str, feature: str) -> str:
+    """The folder of one feature, refusing names that would leave the artifact."""
+    if not feature or feature in (".", "..") or "/" in feature or "\\" in feature:
+        raise ValueError(f"feature name {feature!r} is not a plain folder name")
     return os.path.join(root, EMBEDDINGS_DIR, feature)
 
 

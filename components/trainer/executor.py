@@ -26,6 +26,7 @@ class Properties:
     STRATEGY = "newlevels_strategy"
     EMBEDDING_DIM = "newlevels_embedding_dim"
     LEVELS = "newlevels_levels"  # JSON: {feature: {old_levels, new_levels, vocab_size}}
+    NEW_LEVELS = "newlevels_new_levels"  # total over features: 0 means nothing to add
     ROWS_TRAINED = "newlevels_rows_trained"
     ROWS_TOTAL = "newlevels_rows_total"
     PARENT_MODEL_ID = "newlevels_parent_model_id"
@@ -44,6 +45,9 @@ def record_properties(model: types.Artifact, manifest: dict[str, Any], parent_id
             name: {k: counts[k] for k in ("old_levels", "new_levels", "vocab_size")}
             for name, counts in features.items()
         },
+    )
+    model.set_int_custom_property(
+        Properties.NEW_LEVELS, sum(counts["new_levels"] for counts in features.values())
     )
     model.set_int_custom_property(Properties.ROWS_TRAINED, manifest["rows_trained"])
     model.set_int_custom_property(Properties.ROWS_TOTAL, manifest["rows_total"])

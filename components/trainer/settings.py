@@ -30,6 +30,8 @@ class TrainerSettings:
         batch_size: rows per step.
         learning_rate: RMSprop learning rate.
         seed: seeds fresh rows and shuffling.
+        fresh_on_mismatch: train a fresh model (no parent) when the parent has
+            other features or embedding widths, instead of failing.
     """
 
     data_spec: DataSpec
@@ -39,6 +41,7 @@ class TrainerSettings:
     batch_size: int = 64
     learning_rate: float = 0.01
     seed: int = 0
+    fresh_on_mismatch: bool = False
 
     def __post_init__(self) -> None:
         if self.strategy not in REGISTRY:

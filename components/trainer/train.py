@@ -57,18 +57,26 @@ class TrainedModel:
         }
 
 
+def parent_mismatch(spec: DataSpec, parent: artifacts.ExportedEmbeddings) -> str | None:
+    """How a parent's features or embedding widths differ from this run's (None if alike)."""
+    expected = {f.name: f.embedding_dim for f in spec.categorical}
+    found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
+    if expected == found:
+        return None
+    return f"has features/dims {found}, this run asks for {expected}"
+
+
 def check_parent(spec: DataSpec, parent: artifacts.ExportedEmbeddings, uri: str) -> None:
     """Refuses a parent whose features or embedding widths differ from this run's.
 
     Raises:
         artifacts.ParentModelError: naming the parent artifact and the mismatch.
     """
-    expected = {f.name: f.embedding_dim for f in spec.categorical}
-    found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
-    if expected != found:
+    mismatch = parent_mismatch(spec, parent)
+    if mismatch:
         raise artifacts.ParentModelError(
-            f"previous model {uri} has features/dims {found}, this run asks for {expected}; "
-            "start a new workdir to train a fresh model"
+            f"previous model {uri} {mismatch}; pass --fresh-on-mismatch to train a fresh "
+            "full model instead, or use a new workdir"
         )
 
 
@@ -128,11 +136,15 @@ def train(
     parent = None
     if parent_uri is not None and settings.role is Role.INCREMENTAL:
         parent = artifacts.read_embeddings(parent_uri)
-        check_parent(spec, parent, parent_uri)
-        logging.info("Extending previous model %s", parent_uri)
-    else:
+        if settings.fresh_on_mismatch and parent_mismatch(spec, parent):
+            logging.warning("Previous model %s does not fit: training a fresh model.", parent_uri)
+            parent, parent_uri = None, None
+        else:
+            check_parent(spec, parent, parent_uri)
+            logging.info("Extending previous model %s", parent_uri)
+    if parent is None:
         parent_uri = None
-        logging.info("No previous model: training every level on every row.")
+        logging.info("No previous model to extend: training every level on every row.")
 
     diffs = plan_levels(spec, current_vocabularies(tft_output, spec), parent)
     parent_tables = None if parent is None else {n: r.table for n, r in parent.features.items()}

@@ -49,6 +49,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="push the full retrain when the candidate is rejected (if it reaches --min-auc)",
     )
+    parser.add_argument(
+        "--fresh-on-mismatch",
+        action="store_true",
+        help="train a fresh full model when the previous model has other features or "
+        "embedding dims (default: refuse)",
+    )
 
 
 def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
@@ -72,6 +78,7 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         learning_rate=args.learning_rate,
         gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
         promote_baseline_on_reject=args.promote_baseline_on_reject,
+        fresh_on_mismatch=args.fresh_on_mismatch,
     )
 
 
