@@ -52,9 +52,13 @@ def run_spans(data: str, workdir: str, spans, strategy: str, columns: list[str])
             ]
         )
         assert code == 0, f"span {span} failed"
-        with open(os.path.join(workdir, "runs", f"span-{span}", "summary.json")) as handle:
-            summaries.append(json.load(handle))
+        summaries.append(load_json(os.path.join(workdir, "runs", f"span-{span}", "summary.json")))
     return summaries
+
+
+def load_json(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def csv_rows(data: str, span: int) -> list[dict[str, str]]:

@@ -52,6 +52,10 @@ class DataSpec:
         names = [f.name for f in self.categorical]
         if not names:
             raise ValueError("at least one categorical column is needed")
+        for name in names:
+            # Each feature's rows live in a folder named after it (embeddings/<name>/).
+            if name in (".", "..") or "/" in name or "\\" in name:
+                raise ValueError(f"categorical column {name!r} cannot name a folder")
         clash = {self.label, self.id_column} & set(names)
         if len(set(names)) != len(names) or clash or self.label == self.id_column:
             raise ValueError(

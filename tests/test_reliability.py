@@ -1,0 +1,65 @@
+"""Reliability without running the pipeline: damaged or unsafe parent artifacts, path names."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from components.trainer import artifacts
+from components.trainer.train import check_parent
+from transforms.features import DataSpec
+
+
+def exported(root, features=("level",), dim=2) -> str:
+    rows = {
+        name: artifacts.FeatureRows(("a", "b"), np.ones((2, dim), np.float32), np.zeros(dim))
+        for name in features
+    }
+    manifest = {"features": {name: {} for name in features}}
+    artifacts.write_embeddings(str(root), manifest, rows)
+    return str(root)
+
+
+def test_a_truncated_weights_file_is_named(tmp_path):
+    root = exported(tmp_path)
+    path = tmp_path / "embeddings" / "level" / "weights.npy"
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(artifacts.ParentModelError, match=f"model artifact {root} is unreadable"):
+        artifacts.read_embeddings(root)
+
+
+def test_a_deleted_manifest_is_named(tmp_path):
+    root = exported(tmp_path)
+    (tmp_path / "embeddings" / "manifest.json").unlink()
+    with pytest.raises(artifacts.ParentModelError, match="manifest.json"):
+        artifacts.read_embeddings(root)
+
+
+def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
+    root = exported(tmp_path / "model")
+    outside = exported(tmp_path / "elsewhere")
+    manifest = tmp_path / "model" / "embeddings" / "manifest.json"
+    manifest.write_text(json.dumps({"features": {"../../elsewhere/embeddings/level": {}}}))
+    with pytest.raises(artifacts.ParentModelError, match="not a plain folder name"):
+        artifacts.read_embeddings(root)
+    assert artifacts.read_embeddings(outside).features["level"].vocabulary == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        (DataSpec.build(["level"], "label", "id", embedding_dim=3), "'level': 2.*'level': 3"),
+        (DataSpec.build(["level", "user"], "label", "id"), "this run asks for"),
+    ],
+)
+def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, message):
+    root = exported(tmp_path)
+    with pytest.raises(artifacts.ParentModelError, match=message):
+        check_parent(spec, artifacts.read_embeddings(root), root)
+
+
+def test_column_names_that_would_escape_a_folder_are_refused():
+    with pytest.raises(ValueError, match="cannot name a folder"):
+        DataSpec.build(["../x"], "label", "id")
