@@ -79,3 +79,28 @@ def test_auc_is_reported_for_every_slice_of_both_models(movielens_runs):
             == (slices["overall"]["examples"])
         )
         assert all(0.5 < s["auc"] < 1.0 for s in slices.values())
+
+
+def test_every_new_level_with_a_training_row_is_learnt_even_if_seen_once(movielens_runs):
+    from collections import Counter
+
+    from components.trainer.strategies.base import fresh_rows
+
+    first, second = movielens_runs["summaries"]
+    parent = artifacts.read_embeddings(first["model_uri"]).features
+    child = artifacts.read_embeddings(second["model_uri"]).features
+    training = [
+        r for r in checks.csv_rows(movielens_runs["data"], 2) if checks.is_training_row(r["id"])
+    ]
+    seen_once = 0
+    for index, name in enumerate(SPEC.feature_names):
+        old = len(parent[name].vocabulary)
+        new_tokens = child[name].vocabulary[old:]
+        initial = fresh_rows(len(new_tokens), 2, seed=index)
+        counts = Counter(row[name] for row in training)
+        for i, token in enumerate(new_tokens):
+            if counts[token]:
+                assert (child[name].weights[old + i] != initial[i]).any(), f"{name} {token}"
+                seen_once += counts[token] == 1
+    assert len(child["movieId"].vocabulary) - len(parent["movieId"].vocabulary) > 1000
+    assert seen_once > 100, "MovieLens span 2 holds many movies rated once"
