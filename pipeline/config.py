@@ -62,6 +62,10 @@ class RunConfig:
             raise ConfigError(f"--epochs must be 1 or more, got {self.epochs}")
         if any(f.embedding_dim < 1 for f in self.data_spec.categorical):
             raise ConfigError("--embedding-dim must be 1 or more")
+        if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
+            raise ConfigError(f"--workdir {self.workdir} exists and is not a folder")
+        if os.path.realpath(self.workdir) == os.path.realpath(self.data_root):
+            raise ConfigError("--workdir must not be the data folder itself")
 
     @property
     def pipeline_root(self) -> str:

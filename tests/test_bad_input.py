@@ -70,10 +70,15 @@ def test_missing_and_empty_spans_are_named(tmp_path):
         (["--strategy", "sideways"], "unknown strategy 'sideways'"),
         (["--span", "0"], "--span must be 1 or more"),
         (["--categorical", "level,label"], "columns must be distinct"),
+        (["--workdir", "DATA"], "must not be the data folder itself"),
+        (["--workdir", "FILE"], "exists and is not a folder"),
     ],
 )
 def test_cli_refuses_bad_settings_in_one_line(tmp_path, capsys, args, message):
     write(tmp_path / "data", 1, GOOD)
+    (tmp_path / "FILE").write_text("")
+    places = {"DATA": str(tmp_path / "data"), "FILE": str(tmp_path / "FILE")}
+    args = [places.get(arg, arg) for arg in args]
     argv = [
         "run",
         "--data",
