@@ -86,19 +86,6 @@ def test_has_new_level_marks_rows_holding_any_new_token(strategy):
     assert flags.numpy().tolist() == [False, True, True, False]
 
 
-def test_split_and_constrained_learn_the_same_new_rows_from_the_same_start():
-    parents = parent_tables()
-    tables = {}
-    for strategy in INCREMENTAL:
-        keras.utils.set_random_seed(0)
-        model = build(strategy, parents)
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
-        model.fit(mixed_batches(), epochs=2, verbose=0, shuffle=False)
-        tables[strategy] = {n: model.embeddings[n].full_table().numpy() for n in OLD}
-    for name in OLD:
-        np.testing.assert_allclose(tables["split"][name], tables["constrained"][name], atol=1e-6)
-
-
 def test_unknown_strategy_names_the_choices():
     with pytest.raises(UnknownStrategyError, match="choose one of"):
         get_strategy("sideways")

@@ -7,6 +7,15 @@ updated with sparse `IndexedSlices` gradients. The tf_keras 2.16 optimizers
 apply the update (sparse or dense) first and then assign
 `constraint(variable)` to the whole variable, so a plain constraint works with
 no regularizer. The price is that every step rewrites the whole table: O(rows).
+
+The old rows are restored after weight decay too (decay runs before the
+update, the constraint after it). Two consequences of the old rows being
+trainable for a moment:
+- with `global_clipnorm`, their (discarded) gradients count in the global norm,
+  so the new rows are clipped harder than under `split`, `two_tables` or
+  `masked` (tests/test_strategy_equivalence.py shows the difference);
+- `use_ema` is refused: at the end of `fit` the moving average overwrites the
+  variable without the constraint, which moves old rows.
 """
 
 from __future__ import annotations
@@ -15,7 +24,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.base import (
+    EmbeddingStrategy,
+    EmbeddingTable,
+    refuse_whole_variable_options,
+)
 
 
 class RestoreRows(keras.constraints.Constraint):
@@ -50,6 +63,9 @@ class ConstrainedTable(EmbeddingTable):
 
     def full_table(self) -> tf.Tensor:
         return tf.convert_to_tensor(self.embeddings)
+
+    def check_optimizer(self, optimizer: keras.optimizers.Optimizer) -> None:
+        refuse_whole_variable_options(optimizer, "constrained", ("use_ema",))
 
 
 class ConstrainedStrategy(EmbeddingStrategy):
