@@ -20,9 +20,17 @@ SPEC = DataSpec.build(["level"], "label", "id")
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
 
 pytestmark = pytest.mark.e2e
+#: strategies whose two-run toy pipeline (~2 min each) only runs with `-m slow`; the
+#: cheaper tests/test_export_shapes.py exports them through the real export path.
+SLOW_STRATEGIES = ("two_tables", "masked")
 
 
-@pytest.fixture(scope="module", params=INCREMENTAL)
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(s, marks=pytest.mark.slow) if s in SLOW_STRATEGIES else s for s in INCREMENTAL
+    ],
+)
 def toy_runs(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"toy-{request.param}")
     data, workdir = str(root / "data"), str(root / "work")
