@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.levels import diff_levels
+from components.trainer.levels import LevelDiff, diff_levels
 from components.trainer.model import AdditiveEmbeddingModel, build_tables
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError, get_strategy
 from transforms.features import DataSpec
@@ -40,9 +40,15 @@ def mixed_batches() -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices(({"item": items, "user": users}, labels)).batch(32)
 
 
+def level_diffs() -> dict[str, LevelDiff]:
+    """OLD extended by NEW; the current vocabulary lists the new tokens first."""
+    return {name: diff_levels(name, OLD[name], [*NEW[name], *reversed(OLD[name])]) for name in OLD}
+
+
 def build(strategy: str, parents: dict[str, np.ndarray]) -> AdditiveEmbeddingModel:
-    diffs = {name: diff_levels(name, OLD[name], [*NEW[name], *reversed(OLD[name])]) for name in OLD}
-    return AdditiveEmbeddingModel(build_tables(SPEC, diffs, get_strategy(strategy), parents, 3))
+    return AdditiveEmbeddingModel(
+        build_tables(SPEC, level_diffs(), get_strategy(strategy), parents, 3)
+    )
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
