@@ -6,6 +6,6 @@ A command module defines `NAME`, `HELP`, `add_arguments(parser)` and
 
 from __future__ import annotations
 
-from pipeline.commands import data, demo, reproduce_seed, run
+from pipeline.commands import data, demo, report, reproduce_seed, run
 
-COMMANDS = (run, data, demo, reproduce_seed)
+COMMANDS = (run, data, demo, reproduce_seed, report)
