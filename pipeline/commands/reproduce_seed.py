@@ -41,13 +41,13 @@ def format_table(results) -> str:
             scores = method.slices[name]
             cells += [_number(scores.accuracy), _number(scores.auc)]
         change = method.old_rows_max_abs_change
-        cells += ["-" if change is None else repr(change), f"{method.seconds:.1f}"]
+        cells += ["-" if change is None else f"{change:.4g}", f"{method.seconds:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     rows = results.methods[0].slices
     lines += [
         "",
         f"Held-out rows: {rows['old'].rows} of old levels, {rows['new'].rows} of new levels. "
-        "Old rows max abs change: against the initial model's rows (0.0 means bit-identical). "
+        "Old rows max abs change: against the initial model's rows (0 means bit-identical). "
         "`initial` serves new levels from its OOV row (p = 0.5); `full` retrains all 100 "
         "levels from scratch. The first row's seconds include TensorFlow's start-up.",
     ]

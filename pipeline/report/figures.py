@@ -123,6 +123,7 @@ def plot_movement(
     figure = Figure(figsize=(6.5 * len(models), 6))
     drawn = Drawn()
     parent_points = projection(parent.weights)
+    known = set(parent.vocabulary)
     for index, (title, rows) in enumerate(models):
         axes = figure.add_subplot(1, len(models), index + 1)
         row_of = {token: i for i, token in enumerate(rows.vocabulary)}
@@ -135,6 +136,16 @@ def plot_movement(
         axes.add_collection(lines)
         before = axes.scatter(*parent_points.T, s=30, c=PARENT_COLOUR, label="parent model")
         after = axes.scatter(*child_points.T, s=18, c=CHILD_COLOUR, label=title)
+        added = [i for i, token in enumerate(rows.vocabulary) if token not in known]
+        axes.scatter(
+            *child_points[added].T,
+            s=40,
+            marker="^",
+            facecolors="none",
+            edgecolors="black",
+            linewidths=0.7,
+            label=f"levels new to the parent ({len(added)})",
+        )
         length = np.linalg.norm(moved - parent_points[kept], axis=1)
         axes.set_title(
             f"{feature}: parent -> {title}\nlargest move of a parent level: "
@@ -173,6 +184,9 @@ def plot_probabilities(path: str, predictions: Predictions, slices: Sequence[str
         by_label = [predictions.probability[mask & (predictions.label == k)] for k in (0, 1)]
         axes.hist(by_label, bins=bins, stacked=True, color=["#1f4fa8", "#c62828"], label=["0", "1"])
         drawn.counts[name] = int(mask.sum())
+        if not drawn.counts[name]:
+            axes.text(0.5, 0.5, "no rows in this slice", ha="center", transform=axes.transAxes)
+            axes.set_yticks([])
         axes.set_title(f"{name} ({drawn.counts[name]} rows)", fontsize=10)
         axes.set_xlabel("predicted probability")
         axes.set_xlim(0.0, 1.0)
