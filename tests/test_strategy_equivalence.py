@@ -94,5 +94,5 @@ def test_two_tables_allocates_the_new_table_for_the_new_levels_only():
     model = build("two_tables", parent_tables())
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     layer = model.embeddings["item"]
-    assert layer.old.shape == (1 + len(OLD["item"]), 3) and not layer.old.trainable
+    assert layer.frozen.shape == (1 + len(OLD["item"]), 3) and not layer.frozen.trainable
     assert [v.shape for v in layer.trainable_variables] == [(len(NEW["item"]), 3)]

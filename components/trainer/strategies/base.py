@@ -24,6 +24,19 @@ def fresh_rows(rows: int, dim: int, seed: int) -> np.ndarray:
     return rng.normal(0.0, INIT_STDDEV, size=(rows, dim)).astype(np.float32)
 
 
+def constant_weight(
+    layer: keras.layers.Layer, name: str, values: np.ndarray, trainable: bool, **kwargs
+) -> tf.Variable:
+    """Adds a weight to `layer` holding `values` (extra kwargs go to `add_weight`)."""
+    return layer.add_weight(
+        name=name,
+        shape=values.shape,
+        initializer=keras.initializers.Constant(values),
+        trainable=trainable,
+        **kwargs,
+    )
+
+
 class FrozenRowsError(ValueError):
     """An optimizer option would move rows that a strategy must keep bit-identical."""
 

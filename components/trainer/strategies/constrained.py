@@ -27,6 +27,7 @@ import tf_keras as keras
 from components.trainer.strategies.base import (
     EmbeddingStrategy,
     EmbeddingTable,
+    constant_weight,
     refuse_whole_variable_options,
 )
 
@@ -44,18 +45,10 @@ class RestoreRows(keras.constraints.Constraint):
 class ConstrainedTable(EmbeddingTable):
     def __init__(self, frozen: np.ndarray, fresh: np.ndarray, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.frozen = self.add_weight(
-            name="frozen",
-            shape=frozen.shape,
-            initializer=keras.initializers.Constant(frozen),
-            trainable=False,
-        )
-        self.embeddings = self.add_weight(
-            name="embeddings",
-            shape=(frozen.shape[0] + fresh.shape[0], frozen.shape[1]),
-            initializer=keras.initializers.Constant(np.concatenate([frozen, fresh])),
-            constraint=RestoreRows(self.frozen),
-            trainable=True,
+        self.frozen = constant_weight(self, "frozen", frozen, trainable=False)
+        table = np.concatenate([frozen, fresh])
+        self.embeddings = constant_weight(
+            self, "embeddings", table, trainable=True, constraint=RestoreRows(self.frozen)
         )
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:

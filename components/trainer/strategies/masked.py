@@ -30,6 +30,7 @@ import tf_keras as keras
 from components.trainer.strategies.base import (
     EmbeddingStrategy,
     EmbeddingTable,
+    constant_weight,
     refuse_whole_variable_options,
 )
 
@@ -38,12 +39,8 @@ class MaskedTable(EmbeddingTable):
     def __init__(self, frozen: np.ndarray, fresh: np.ndarray, **kwargs) -> None:
         super().__init__(**kwargs)
         self.n_frozen = int(frozen.shape[0])
-        self.embeddings = self.add_weight(
-            name="embeddings",
-            shape=(frozen.shape[0] + fresh.shape[0], frozen.shape[1]),
-            initializer=keras.initializers.Constant(np.concatenate([frozen, fresh])),
-            trainable=True,
-        )
+        table = np.concatenate([frozen, fresh])
+        self.embeddings = constant_weight(self, "embeddings", table, trainable=True)
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
         vectors = tf.gather(self.embeddings, rows)

@@ -23,41 +23,23 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-import tf_keras as keras
 
 from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.split import SplitTable
 
 
-class TwoTables(EmbeddingTable):
-    def __init__(self, frozen: np.ndarray, fresh: np.ndarray, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.n_old = int(frozen.shape[0])
-        self.n_new = int(fresh.shape[0])
-        self.old = self.add_weight(
-            name="old",
-            shape=frozen.shape,
-            initializer=keras.initializers.Constant(frozen),
-            trainable=False,
-        )
-        self.new = self.add_weight(
-            name="new",
-            shape=fresh.shape,
-            initializer=keras.initializers.Constant(fresh),
-            trainable=True,
-        )
+class TwoTables(SplitTable):
+    """The same two variables as `split` (`frozen`, `fresh`), looked up the post's way."""
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
-        if self.n_new == 0:
-            return tf.gather(self.old, rows)
-        is_new = rows >= self.n_old
-        remapped = tf.where(is_new, rows - self.n_old, rows)
-        old = tf.gather(self.old, tf.minimum(remapped, self.n_old - 1))
-        new = tf.gather(self.new, tf.minimum(remapped, self.n_new - 1))
+        if self.n_fresh == 0:
+            return tf.gather(self.frozen, rows)
+        is_new = rows >= self.n_frozen
+        remapped = tf.where(is_new, rows - self.n_frozen, rows)
+        old = tf.gather(self.frozen, tf.minimum(remapped, self.n_frozen - 1))
+        new = tf.gather(self.fresh, tf.minimum(remapped, self.n_fresh - 1))
         switch = tf.cast(is_new, old.dtype)[..., tf.newaxis]
         return (1.0 - switch) * old + switch * new
-
-    def full_table(self) -> tf.Tensor:
-        return tf.concat([self.old, self.new], axis=0)
 
 
 class TwoTablesStrategy(EmbeddingStrategy):
