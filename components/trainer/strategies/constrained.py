@@ -3,8 +3,9 @@
 The post's third method. The post needed a dummy regularizer to dodge "Cannot
 use a constraint function on a sparse variable"; that error came from the
 legacy (v1/OptimizerV2) optimizers, which refused a constraint on a variable
-updated with sparse `IndexedSlices` gradients. The tf_keras 2.16 optimizers
-apply the update (sparse or dense) first and then assign
+updated with sparse `IndexedSlices` gradients (the regularizer dodged it by
+making the gradient dense: its L2 term touches every row). The tf_keras 2.16
+optimizers apply the update (sparse or dense) first and then assign
 `constraint(variable)` to the whole variable, so a plain constraint works with
 no regularizer. The price is that every step rewrites the whole table: O(rows).
 
