@@ -89,6 +89,7 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
 
 
 def split_toy(rows: int, seed: int) -> ToySplit:
+    """The toy's rows, with a seeded 20 % held out for scoring every method."""
     data = toy_rows(rows, seed)
     tokens = np.array([level for _, level, _ in data])
     labels = np.array([label for _, _, label in data], np.float32)
@@ -97,6 +98,7 @@ def split_toy(rows: int, seed: int) -> ToySplit:
 
 
 def is_old(tokens: np.ndarray) -> np.ndarray:
+    """True for the tokens of levels 0-79, the ones the initial model sees."""
     return np.array([int(token[1:]) < INITIAL_LEVELS for token in tokens])
 
 
@@ -119,6 +121,7 @@ def build(
 
 
 def table_of(model: AdditiveEmbeddingModel) -> np.ndarray:
+    """The model's [rows, dim] table, OOV row first."""
     return model.embeddings[FEATURE].full_table().numpy()
 
 
@@ -139,6 +142,7 @@ def fit(
 
 
 def score(model: AdditiveEmbeddingModel, split: ToySplit) -> dict[str, Scores]:
+    """Accuracy (threshold 0.5) and AUC on the held-out rows of old levels, new levels, all."""
     probability = model({FEATURE: tf.constant(split.test_tokens)}).numpy()
     old = is_old(split.test_tokens)
     masks = {"old": old, "new": ~old, "all": np.ones_like(old)}

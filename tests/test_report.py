@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib import image as mpimg
 
 from components.trainer.artifacts import FeatureRows
+from pipeline import cli
 from pipeline.report import figures, page
 from pipeline.report.inputs import Predictions
 from pipeline.report.projection import fit_projection
@@ -103,3 +104,10 @@ def test_page_embeds_the_figures_and_the_gate_table(tmp_path):
     assert "0.8123" in text and "BLESSED" in text and "/serving/1" in text
     encoded = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", text).group(1)
     assert base64.b64decode(encoded) == figure.read_bytes()
+
+
+def test_report_on_a_run_that_never_ran_is_a_one_line_error(tmp_path, capsys):
+    assert cli.main(["report", "--workdir", str(tmp_path), "--span", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("newlevels: error: ") and "run span 3" in error
+    assert len(error.splitlines()) == 1

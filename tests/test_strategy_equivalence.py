@@ -68,6 +68,19 @@ def test_constrained_differs_under_global_norm_clipping_because_old_rows_count_i
     assert np.abs(gradient.values.numpy()[old_rows]).max() > 0.0
 
 
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_masked_keeps_every_optimizer_slot_of_an_old_row_at_zero(optimizer):
+    model = train("masked", OPTIMIZERS[optimizer]())
+    for name in OLD:
+        table = model.embeddings[name].embeddings
+        slots = [v for v in model.optimizer.variables if v.shape == table.shape]
+        assert slots, "the optimizer keeps per-row slots for the table"
+        frozen = len(OLD[name]) + 1
+        for slot in slots:
+            assert not np.any(slot.numpy()[:frozen]), slot.name
+            assert np.any(slot.numpy()[frozen:]), "new rows' slots did move"
+
+
 @pytest.mark.parametrize(
     ("strategy", "optimizer"),
     [

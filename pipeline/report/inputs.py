@@ -46,6 +46,7 @@ class RunInputs:
 
 
 def run_dir(workdir: str, span: int) -> str:
+    """Where a run of span `span` keeps its summary (and the report goes)."""
     return os.path.join(workdir, "runs", f"span-{span}")
 
 
@@ -63,6 +64,11 @@ def read_summary(workdir: str, span: int) -> dict:
 
 
 def data_root(summary: Mapping) -> str:
+    """The CSV data root the run read.
+
+    Raises:
+        ReportInputError: for a summary written before `data_root` was recorded.
+    """
     if "data_root" not in summary:
         raise ReportInputError(
             f"the summary of span {summary['span']} has no data_root (written before the report "
