@@ -15,8 +15,9 @@ trainable for a moment:
 - with `global_clipnorm`, their (discarded) gradients count in the global norm,
   so the new rows are clipped harder than under `split`, `two_tables` or
   `masked` (tests/test_strategy_equivalence.py shows the difference);
-- `use_ema` is refused: at the end of `fit` the moving average overwrites the
-  variable without the constraint, which moves old rows.
+- `use_ema` is refused: tf_keras updates the moving average right after the
+  optimizer's update and before the constraint, so it averages the old rows'
+  moved values, and at the end of `fit` it overwrites the variable with them.
 """
 
 from __future__ import annotations
