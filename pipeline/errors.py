@@ -11,12 +11,16 @@ class ConfigError(ValueError):
     """A command-line setting is out of range or inconsistent."""
 
 
+class ReportInputError(ValueError):
+    """A run folder lacks something `newlevels report` needs (a summary, a data root)."""
+
+
 class PipelineRunError(RuntimeError):
     """The TFX run failed for a reason not covered by a more specific error."""
 
 
 #: error types whose message is shown to the user as it is.
-USER_ERRORS = (DataError, ParentModelError, UnknownStrategyError, ConfigError)
+USER_ERRORS = (DataError, ParentModelError, UnknownStrategyError, ConfigError, ReportInputError)
 
 
 def user_facing(error: BaseException) -> BaseException | None:

@@ -83,6 +83,7 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "model_id": model.id,
         "baseline_model_uri": full.output("model").uri if full else None,
         "new_levels": sum(counts["new_levels"] for counts in manifest["features"].values()),
+        "data_root": config.data_root,
         "gate": {"min_auc": config.gate.min_auc, "max_auc_drop": config.gate.max_auc_drop},
         "old_rows_max_abs_change": _old_rows_change(model.uri, manifest["parent_model_uri"]),
         "frozen_rows": {

@@ -10,8 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from components.ingest.component import EVAL_BUCKETS, TRAIN_BUCKETS
-from components.ingest.executor import eval_bucket
+from components.ingest.component import is_eval_row
 from components.trainer import artifacts
 from pipeline import cli
 from transforms.features import DataSpec
@@ -70,7 +69,7 @@ def csv_rows(data: str, span: int) -> list[dict[str, str]]:
 
 
 def is_training_row(row_id: str) -> bool:
-    return eval_bucket(row_id, TRAIN_BUCKETS + EVAL_BUCKETS) < TRAIN_BUCKETS
+    return not is_eval_row(row_id)
 
 
 def to_examples(rows: list[dict[str, str]], spec: DataSpec) -> tf.Tensor:

@@ -30,7 +30,7 @@ def test_every_command_is_registered_with_help(capsys):
         cli.main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("run", "data", "demo"):
+    for name in ("run", "data", "demo", "reproduce-seed"):
         assert name in out
 
 

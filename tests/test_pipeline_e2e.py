@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,20 +11,30 @@ import tensorflow as tf
 from components.trainer import artifacts
 from components.trainer.strategies import INCREMENTAL
 from components.trainer.strategies.base import fresh_rows
-from pipeline import metadata
+from pipeline import cli, metadata
 from pipeline.config import PIPELINE_NAME
 from pipeline.data.toy import write_toy
 from pipeline.pipeline import NodeIds
+from pipeline.report import write_report
 from tests import pipeline_checks as checks
+from tests.test_report import assert_png
 from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["level"], "label", "id")
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
 
 pytestmark = pytest.mark.e2e
+#: strategies whose two-run toy pipeline (~2 min each) only runs with `-m slow`; the
+#: cheaper tests/test_export_shapes.py exports them through the real export path.
+SLOW_STRATEGIES = ("two_tables", "masked")
 
 
-@pytest.fixture(scope="module", params=INCREMENTAL)
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(s, marks=pytest.mark.slow) if s in SLOW_STRATEGIES else s for s in INCREMENTAL
+    ],
+)
 def toy_runs(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"toy-{request.param}")
     data, workdir = str(root / "data"), str(root / "work")
@@ -107,3 +119,28 @@ def test_the_gate_compares_sliced_candidate_and_baseline_auc(toy_runs):
         # span 2 of the toy holds only new levels
         assert metrics[model]["new_level_rows"]["examples"] == metrics[model]["overall"]["examples"]
         assert metrics[model]["old_level_rows"]["examples"] is None
+
+
+def test_report_draws_the_exported_rows_and_the_movement_from_the_parent(toy_runs):
+    first, second = toy_runs["summaries"]
+    workdir = toy_runs["workdir"]
+    assert cli.main(["report", "--workdir", workdir, "--span", "1"]) == 0
+    report = write_report(workdir, 2)
+    names = {"embeddings-level.png", "movement-level.png", "probabilities.png"}
+    assert set(report.drawn) == names
+    for path in report.images:
+        assert_png(path)
+    assert "BLESSED" in pathlib.Path(report.page).read_text(encoding="utf-8")
+
+    model = artifacts.read_embeddings(second["model_uri"]).features["level"].weights
+    parent = artifacts.read_embeddings(first["model_uri"]).features["level"].weights
+    drawn = report.drawn["embeddings-level.png"].points
+    assert np.array_equal(drawn["old"], model[:80]) and np.array_equal(drawn["new"], model[80:])
+    moves = report.drawn["movement-level.png"].segments
+    assert np.array_equal(moves["this model"][:, 0], parent)
+    assert np.array_equal(moves["this model"][:, 1], parent), "frozen rows draw flat lines"
+    full_moves = np.linalg.norm(moves["full retrain"][:, 1] - moves["full retrain"][:, 0], axis=1)
+    assert full_moves.max() > 0.0
+    counts = report.drawn["probabilities.png"].counts
+    assert counts["overall"] == second["metrics"]["candidate"]["overall"]["examples"]
+    assert counts["old_level_rows"] == 0

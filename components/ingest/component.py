@@ -24,6 +24,11 @@ TRAIN_BUCKETS = 4
 EVAL_BUCKETS = 1
 
 
+def is_eval_row(row_id: str) -> bool:
+    """Whether a row of the latest span lands in `span_eval`, as the executor splits it."""
+    return executor.eval_bucket(row_id, TRAIN_BUCKETS + EVAL_BUCKETS) >= TRAIN_BUCKETS
+
+
 class SpanHistoryExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
     PARAMETERS = {
         **standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.trainer import artifacts
 from components.trainer.model import AdditiveEmbeddingModel
+from components.trainer.train import TrainedModel
 
 PREDICTION_KEY = "probability"
 NEW_LEVEL_KEY = "new_level"
@@ -62,4 +64,22 @@ def export_serving_model(module: ServingModule, directory: str) -> None:
             TRANSFORM_SIGNATURE: module.transform_features,
             SLICE_SIGNATURE: module.slice_features,
         },
+    )
+
+
+def export_trained(
+    trained: TrainedModel, tft_output: tft.TFTransformOutput, serving_model_dir: str
+) -> None:
+    """Writes a trained model's SavedModel and, beside it, its `embeddings/` folder.
+
+    Args:
+        trained: the fitted model and its bookkeeping.
+        tft_output: this run's Transform output (the serving graph parses raw examples).
+        serving_model_dir: the Model artifact's `Format-Serving` directory.
+    """
+    serving_features = trained.settings.data_spec.feature_names
+    module = ServingModule(trained.model, tft_output, serving_features)
+    export_serving_model(module, serving_model_dir)
+    artifacts.write_embeddings(
+        artifacts.model_root(serving_model_dir), trained.manifest(), trained.feature_rows()
     )

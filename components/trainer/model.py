@@ -105,6 +105,16 @@ class AdditiveEmbeddingModel(keras.Model):
         self.embeddings = {name: t.embedding for name, t in tables.items()}
         self.first_new_rows = {name: t.first_new_row for name, t in tables.items()}
 
+    def compile(self, optimizer: str | keras.optimizers.Optimizer = "rmsprop", **kwargs) -> None:
+        """Compiles, then lets every table refuse an optimizer that would move its frozen rows.
+
+        Raises:
+            FrozenRowsError: if a table's strategy cannot keep its old rows with `optimizer`.
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        for table in self.embeddings.values():
+            table.check_optimizer(self.optimizer)
+
     def rows(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Each feature's row index for a batch of tokens."""
         return {

@@ -17,12 +17,4 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     trained = train.train(settings, fn_args.train_files, tft_output, parent_uri)
     if trained.parent_uri is not None:
         train.check_frozen(trained, artifacts.read_embeddings(trained.parent_uri))
-
-    serving_features = settings.data_spec.feature_names
-    module = export.ServingModule(trained.model, tft_output, serving_features)
-    export.export_serving_model(module, fn_args.serving_model_dir)
-    artifacts.write_embeddings(
-        artifacts.model_root(fn_args.serving_model_dir),
-        trained.manifest(),
-        trained.feature_rows(),
-    )
+    export.export_trained(trained, tft_output, fn_args.serving_model_dir)

@@ -15,9 +15,12 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from components.trainer.strategies import INCREMENTAL
     from pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
 
-    parser.add_argument("--strategy", default="split", help="split (default) or constrained")
+    parser.add_argument(
+        "--strategy", default="split", help=f"one of {', '.join(INCREMENTAL)} (default: split)"
+    )
     parser.add_argument(
         "--categorical",
         type=columns,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable, FrozenRowsError
 from components.trainer.strategies.constrained import ConstrainedStrategy
 from components.trainer.strategies.full import FullStrategy
+from components.trainer.strategies.masked import MaskedStrategy
 from components.trainer.strategies.split import SplitStrategy
+from components.trainer.strategies.two_tables import TwoTablesStrategy
 
 REGISTRY: dict[str, type[EmbeddingStrategy]] = {
-    cls.name: cls for cls in (SplitStrategy, ConstrainedStrategy, FullStrategy)
+    cls.name: cls
+    for cls in (SplitStrategy, ConstrainedStrategy, TwoTablesStrategy, MaskedStrategy, FullStrategy)
 }
 #: strategies a user may pick for the incremental model.
 INCREMENTAL = tuple(name for name, cls in REGISTRY.items() if cls.freezes_parent)
@@ -32,4 +35,11 @@ def get_strategy(name: str) -> EmbeddingStrategy:
         ) from None
 
 
-__all__ = ["EmbeddingStrategy", "EmbeddingTable", "INCREMENTAL", "get_strategy", "REGISTRY"]
+__all__ = [
+    "EmbeddingStrategy",
+    "EmbeddingTable",
+    "FrozenRowsError",
+    "INCREMENTAL",
+    "get_strategy",
+    "REGISTRY",
+]

@@ -24,12 +24,65 @@ def fresh_rows(rows: int, dim: int, seed: int) -> np.ndarray:
     return rng.normal(0.0, INIT_STDDEV, size=(rows, dim)).astype(np.float32)
 
 
+def constant_weight(
+    layer: keras.layers.Layer, name: str, values: np.ndarray, trainable: bool, **kwargs
+) -> tf.Variable:
+    """Adds a weight to `layer` holding `values` (extra kwargs go to `add_weight`)."""
+    return layer.add_weight(
+        name=name,
+        shape=values.shape,
+        initializer=keras.initializers.Constant(values),
+        trainable=trainable,
+        **kwargs,
+    )
+
+
+class FrozenRowsError(ValueError):
+    """An optimizer option would move rows that a strategy must keep bit-identical."""
+
+
+#: optimizer options that act on a whole variable whatever its gradient, and how.
+WHOLE_VARIABLE_OPTIONS = {
+    "weight_decay": "decay shrinks every row of the variable before the update",
+    "use_ema": "the moving average overwrites the variable at the end of fit, after any "
+    "mask or constraint",
+}
+
+
+def refuse_whole_variable_options(
+    optimizer: keras.optimizers.Optimizer, strategy: str, options: tuple[str, ...]
+) -> None:
+    """Refuses `optimizer` if it sets one of `options` (keys of WHOLE_VARIABLE_OPTIONS).
+
+    Raises:
+        FrozenRowsError: naming the strategy, the option and the strategies that allow it.
+    """
+    for option in options:
+        value = getattr(optimizer, option, None)
+        if value:
+            raise FrozenRowsError(
+                f"strategy {strategy!r} cannot use {option}={value}: "
+                f"{WHOLE_VARIABLE_OPTIONS[option]}, old rows included; use 'split' or "
+                "'two_tables', whose old rows are not a trainable variable"
+            )
+
+
 class EmbeddingTable(keras.layers.Layer):
     """A layer mapping int64 row indices to embedding vectors."""
 
     @abc.abstractmethod
     def full_table(self) -> tf.Tensor:
         """The complete [rows, dim] table the layer looks rows up in."""
+
+    def check_optimizer(self, optimizer: keras.optimizers.Optimizer) -> None:
+        """Refuses an optimizer that could move the frozen rows despite the strategy.
+
+        The default accepts any optimizer: it suits tables whose frozen rows are
+        not a trainable variable (or that freeze nothing).
+
+        Raises:
+            FrozenRowsError: naming the optimizer option at fault.
+        """
 
 
 class EmbeddingStrategy(abc.ABC):

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-import tf_keras as keras
 
-from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable, constant_weight
 
 
 class TrainableTable(EmbeddingTable):
     def __init__(self, initial: np.ndarray, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.embeddings = self.add_weight(
-            name="embeddings",
-            shape=initial.shape,
-            initializer=keras.initializers.Constant(initial),
-            trainable=True,
-        )
+        self.embeddings = constant_weight(self, "embeddings", initial, trainable=True)
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
         return tf.gather(self.embeddings, rows)

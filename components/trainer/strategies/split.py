@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-import tf_keras as keras
 
-from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable, constant_weight
 
 
 class SplitTable(EmbeddingTable):
@@ -20,18 +19,8 @@ class SplitTable(EmbeddingTable):
         super().__init__(**kwargs)
         self.n_frozen = int(frozen.shape[0])
         self.n_fresh = int(fresh.shape[0])
-        self.frozen = self.add_weight(
-            name="frozen",
-            shape=frozen.shape,
-            initializer=keras.initializers.Constant(frozen),
-            trainable=False,
-        )
-        self.fresh = self.add_weight(
-            name="fresh",
-            shape=fresh.shape,
-            initializer=keras.initializers.Constant(fresh),
-            trainable=True,
-        )
+        self.frozen = constant_weight(self, "frozen", frozen, trainable=False)
+        self.fresh = constant_weight(self, "fresh", fresh, trainable=True)
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
         if self.n_fresh == 0:

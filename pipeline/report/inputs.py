@@ -1,0 +1,146 @@
+"""What a report reads: the run's summary, its models' exported rows, the span CSVs.
+
+Everything comes from files a run leaves behind: `runs/span-N/summary.json`,
+each Model artifact's `embeddings/` and `Format-Serving/`, and the CSV spans
+under the run's data root.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from components.ingest import csv_rows
+from components.ingest.component import is_eval_row
+from components.trainer import artifacts
+from components.trainer.export import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
+from pipeline.errors import ReportInputError
+from pipeline.summary import SUMMARY_FILE
+from transforms.features import DataSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictions:
+    """The model's probabilities on the span's evaluation rows, with labels and slice flags."""
+
+    probability: np.ndarray
+    label: np.ndarray
+    new_level: np.ndarray  # bool: the row holds a level this model added
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInputs:
+    """One finished run, as the report sees it."""
+
+    summary: dict
+    spec: DataSpec
+    model: dict[str, artifacts.FeatureRows]
+    parent: dict[str, artifacts.FeatureRows] | None
+    baseline: dict[str, artifacts.FeatureRows] | None
+    positive_rates: dict[str, dict[str, float]]  # feature -> token -> observed rate
+
+
+def run_dir(workdir: str, span: int) -> str:
+    """Where a run of span `span` keeps its summary (and the report goes)."""
+    return os.path.join(workdir, "runs", f"span-{span}")
+
+
+def read_summary(workdir: str, span: int) -> dict:
+    """Reads `runs/span-N/summary.json`.
+
+    Raises:
+        ReportInputError: if the run has no summary (never ran, or failed).
+    """
+    path = os.path.join(run_dir(workdir, span), SUMMARY_FILE)
+    if not os.path.exists(path):
+        raise ReportInputError(f"{path} does not exist: run span {span} with `newlevels run` first")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def data_root(summary: Mapping) -> str:
+    """The CSV data root the run read.
+
+    Raises:
+        ReportInputError: for a summary written before `data_root` was recorded.
+    """
+    if "data_root" not in summary:
+        raise ReportInputError(
+            f"the summary of span {summary['span']} has no data_root (written before the report "
+            "existed): rerun the span to use the report"
+        )
+    return summary["data_root"]
+
+
+def positive_rates(root: str, spans: int, spec: DataSpec) -> dict[str, dict[str, float]]:
+    """Per feature and token, the share of positive labels over every row of spans 1..`spans`."""
+    counts = {name: {} for name in spec.feature_names}
+    for span in range(1, spans + 1):
+        for path in csv_rows.span_files(root, span):
+            for row in csv_rows.read_rows(path, spec):
+                for name, token in row.tokens.items():
+                    seen, positive = counts[name].get(token, (0, 0))
+                    counts[name][token] = (seen + 1, positive + row.label)
+    return {
+        name: {token: positive / seen for token, (seen, positive) in by_token.items()}
+        for name, by_token in counts.items()
+    }
+
+
+def _features(uri: str | None) -> dict[str, artifacts.FeatureRows] | None:
+    return None if uri is None else artifacts.read_embeddings(uri).features
+
+
+def load_run(workdir: str, span: int) -> RunInputs:
+    """Reads the summary, the three models' rows and the observed positive rates."""
+    summary = read_summary(workdir, span)
+    manifest = artifacts.read_embeddings(summary["model_uri"]).manifest
+    spec = DataSpec.from_dict(manifest["data_spec"])
+    return RunInputs(
+        summary=summary,
+        spec=spec,
+        model=_features(summary["model_uri"]),
+        parent=_features(summary["parent_model_uri"]),
+        baseline=_features(summary.get("baseline_model_uri")),
+        positive_rates=positive_rates(data_root(summary), span, spec),
+    )
+
+
+def eval_rows(summary: Mapping, spec: DataSpec) -> list[csv_rows.Row]:
+    """The rows of the run's span that the pipeline held out for the Evaluator."""
+    rows = []
+    for path in csv_rows.span_files(data_root(summary), summary["span"]):
+        rows.extend(row for row in csv_rows.read_rows(path, spec) if is_eval_row(row.row_id))
+    return rows
+
+
+def serialized_examples(rows: list[csv_rows.Row]) -> tf.Tensor:
+    """The rows' categorical tokens as serialized tf.Examples (what serving parses)."""
+    serialized = []
+    for row in rows:
+        feature = {
+            name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[token.encode("utf-8")]))
+            for name, token in row.tokens.items()
+        }
+        serialized.append(
+            tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+        )
+    return tf.constant(serialized, dtype=tf.string)
+
+
+def predict(model_uri: str, rows: list[csv_rows.Row]) -> Predictions:
+    """Runs the model's SavedModel (`serving_default` and its slice signature) on `rows`."""
+    loaded = tf.saved_model.load(os.path.join(model_uri, artifacts.SERVING_DIR))
+    examples = serialized_examples(rows)
+    probability = loaded.signatures["serving_default"](examples=examples)[PREDICTION_KEY]
+    flags = loaded.signatures[SLICE_SIGNATURE](examples=examples)[NEW_LEVEL_KEY]
+    return Predictions(
+        probability=np.reshape(probability.numpy(), [-1]),
+        label=np.array([row.label for row in rows], np.int64),
+        new_level=np.reshape(flags.numpy(), [-1]).astype(bool),
+    )
