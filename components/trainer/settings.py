@@ -7,6 +7,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from components.trainer.distribution import DEFAULT, check_distribution
 from components.trainer.strategies import REGISTRY, UnknownStrategyError
 from transforms.features import DataSpec
 
@@ -30,6 +31,7 @@ class TrainerSettings:
         batch_size: rows per step.
         learning_rate: RMSprop learning rate.
         seed: seeds fresh rows and shuffling.
+        distribution: name of the `tf.distribute` strategy (see `distribution.py`).
     """
 
     data_spec: DataSpec
@@ -39,6 +41,7 @@ class TrainerSettings:
     batch_size: int = 64
     learning_rate: float = 0.01
     seed: int = 0
+    distribution: str = DEFAULT
 
     def __post_init__(self) -> None:
         if self.strategy not in REGISTRY:
@@ -47,6 +50,7 @@ class TrainerSettings:
             )
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
+        check_distribution(self.distribution)
 
     def to_custom_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)

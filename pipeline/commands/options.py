@@ -15,6 +15,8 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
+    from components.trainer.distribution import FACTORIES
     from pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
 
     parser.add_argument("--strategy", default="split", help="split (default) or constrained")
@@ -33,6 +35,22 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument(
+        "--distribution",
+        default=DEFAULT_DISTRIBUTION,
+        choices=tuple(FACTORIES),
+        help="tf.distribute strategy of both Trainers (default: default, one device)",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        dest="beam_args",
+        action="append",
+        default=[],
+        metavar="--FLAG=VALUE",
+        help="a Beam pipeline option for ExampleGen, Transform and Evaluator; repeat it, "
+        "and write it with '=' (--beam-arg=--runner=FlinkRunner); it replaces a default "
+        "of the same flag",
+    )
+    parser.add_argument(
         "--min-auc",
         type=float,
         default=GateConfig.min_auc,
@@ -46,9 +64,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def resolve_path(path: str) -> str:
+    """A local path made absolute; a URI (gs://, s3://, hdfs://) as it is."""
+    return path if "://" in path else os.path.abspath(path)
+
+
 def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
     """Builds the RunConfig from parsed run options."""
-    from pipeline.config import GateConfig, RunConfig
+    from pipeline.config import DEFAULT_BEAM_ARGS, GateConfig, RunConfig, merge_beam_args
     from pipeline.errors import ConfigError
     from transforms.features import DataSpec
 
@@ -57,15 +80,17 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return RunConfig(
-        data_root=os.path.abspath(data_root),
+        data_root=resolve_path(data_root),
         span=span,
-        workdir=os.path.abspath(workdir),
+        workdir=resolve_path(workdir),
         data_spec=spec,
         strategy=args.strategy,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
+        beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
+        distribution=args.distribution,
     )
 
 
