@@ -6,6 +6,6 @@ A command module defines `NAME`, `HELP`, `add_arguments(parser)` and
 
 from __future__ import annotations
 
-from pipeline.commands import data, demo, run
+from pipeline.commands import data, demo, kfp, run
 
-COMMANDS = (run, data, demo)
+COMMANDS = (run, data, demo, kfp)
