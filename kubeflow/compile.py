@@ -29,7 +29,8 @@ def compile_job(config: RunConfig, image: str) -> dict[str, Any]:
 
     Every runtime parameter gets `config`'s value as its default twice: in
     `runtimeConfig` (which Vertex AI reads from a JSON job) and in the spec's root
-    inputs (which TFX leaves without defaults, and which is all a KFP YAML holds).
+    inputs (which TFX leaves without defaults, and which is all a KFP YAML holds);
+    the pipeline root likewise goes into the spec as `defaultPipelineRoot`.
 
     Args:
         config: the run configuration; its paths must be reachable from every
@@ -50,9 +51,13 @@ def compile_job(config: RunConfig, image: str) -> dict[str, Any]:
         parameter_values=defaults,
         write_out=False,
     )
-    root_inputs = job["pipelineSpec"]["root"]["inputDefinitions"]["parameters"]
+    spec = job["pipelineSpec"]
     for name, value in defaults.items():
-        root_inputs[name].update(defaultValue=value, isOptional=True)
+        spec["root"]["inputDefinitions"]["parameters"][name].update(
+            defaultValue=value, isOptional=True
+        )
+    # TFX puts the root in runtimeConfig only; a YAML spec would lose it.
+    spec["defaultPipelineRoot"] = config.pipeline_root
     return job
 
 

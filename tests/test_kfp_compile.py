@@ -85,6 +85,7 @@ def test_every_component_compiles_into_the_strict_pipeline_spec(compiled, spec):
     for task in components:
         assert container(spec, task)["image"] == IMAGE
     assert job["runtimeConfig"]["gcsOutputDirectory"] == f"{ROOT}/tfx"
+    assert spec.default_pipeline_root == f"{ROOT}/tfx"
 
 
 def test_parent_resolver_compiles_to_two_metadata_queries(spec):
