@@ -15,7 +15,8 @@ from tfx.proto import range_config_pb2
 
 from components.trainer.settings import TrainerSettings
 from pipeline import cli, parameters
-from pipeline.pipeline import NodeIds
+from pipeline.commands import kfp
+from pipeline.pipeline import NodeIds, create_pipeline
 
 IMAGE = "europe-docker.pkg.dev/project/repo/newlevels:0.1.0"
 ROOT = "gs://bucket/newlevels"
@@ -161,6 +162,20 @@ def test_compiled_spec_holds_no_local_machine_path(compiled, tmp_path):
         "module_file",
     }
     assert [path for path in local if path in text] == []
+
+
+def test_no_component_carries_a_module_file_to_stage_as_a_wheel():
+    args = cli.build_parser().parse_args(["kfp", "values", *RUN_OPTIONS])
+    pipeline = create_pipeline(kfp.kfp_config(args), runtime_parameters=True)
+    for component in pipeline.components:
+        for prop in ("module_file", "module_path"):
+            assert component.exec_properties.get(prop) is None, (component.id, prop)
+    by_id = {component.id: component.exec_properties for component in pipeline.components}
+    assert by_id[NodeIds.TRANSFORM]["preprocessing_fn"] == (
+        "transforms.preprocessing.preprocessing_fn"
+    )
+    for trainer in (NodeIds.INCREMENTAL_TRAINER, NodeIds.FULL_TRAINER):
+        assert by_id[trainer]["run_fn"] == "components.trainer.run_fn.run_fn"
 
 
 def test_yaml_output_is_the_pipeline_spec_alone_with_its_defaults(tmp_path, monkeypatch):
