@@ -11,6 +11,7 @@ import tensorflow_model_analysis as tfma
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
 from tfx.proto import range_config_pb2
 
 from components.trainer.settings import TrainerSettings
@@ -201,3 +202,38 @@ def test_values_prints_the_parameters_a_run_passes(capsys):
     values = json.loads(capsys.readouterr().out)
     assert set(values) == set(parameters.NAMES)
     assert json.loads(values[parameters.INCREMENTAL_TRAINER_CONFIG])["strategy"] == "constrained"
+
+
+@pytest.mark.parametrize(("span", "expected"), [("1", 1), ("", 2)])
+def test_example_gen_driver_ingests_the_span_a_run_passes(
+    compiled, spec, tmp_path, capsys, span, expected
+):
+    """The container's ExampleGen driver, fed the compiled task and a run's values."""
+    _, job = compiled
+    data = str(tmp_path / "data")
+    assert cli.main(["data", "toy", "--out", data]) == 0
+    options = ["--pipeline-root", ROOT, "--data-root", data, "--span", span or "1"]
+    capsys.readouterr()
+    assert cli.main(["kfp", "values", *options]) == 0
+    run_values = json.loads(capsys.readouterr().out)
+    if not span:
+        run_values[parameters.RANGE_CONFIG] = ""  # the newest span folder
+    executor_input = pipeline_spec_pb2.ExecutorInput()
+    for name, value in spec.root.dag.tasks[NodeIds.EXAMPLE_GEN].inputs.parameters.items():
+        if value.component_input_parameter:
+            run_value = run_values[value.component_input_parameter]
+            executor_input.inputs.parameter_values[name].string_value = run_value
+        else:
+            executor_input.inputs.parameter_values[name].CopyFrom(value.runtime_value.constant)
+    examples = executor_input.outputs.artifacts["examples"].artifacts.add()
+    examples.type.schema_title = "tfx.Examples"
+    examples.uri = str(tmp_path / "examples")
+    executor_input.outputs.output_file = str(tmp_path / "out" / "executor_output.json")
+
+    inputs_spec = spec.components[NodeIds.EXAMPLE_GEN].input_definitions
+    example_gen_driver._run_driver(executor_input, inputs_spec)
+
+    with open(executor_input.outputs.output_file, encoding="utf-8") as handle:
+        output = json_format.Parse(handle.read(), pipeline_spec_pb2.ExecutorOutput())
+    assert output.parameter_values["span"].number_value == expected
+    assert f"span-{expected}/*.csv" in output.parameter_values["input_config"].string_value
