@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from components.trainer import train
-from components.trainer.distribution import UnknownDistributionError
+from components.trainer.distribution import UnknownDistributionError, is_chief
 from components.trainer.levels import diff_levels
 from components.trainer.settings import Role, TrainerSettings
 from components.trainer.strategies import INCREMENTAL
@@ -49,3 +49,21 @@ def test_settings_round_trip_the_distribution_through_custom_config():
 def test_unknown_distribution_is_refused_with_the_choices():
     with pytest.raises(UnknownDistributionError, match="mirrored, multi_worker_mirrored"):
         settings("split", "tpu")
+
+
+@pytest.mark.parametrize(
+    ("cluster", "task_type", "task_id", "chief"),
+    [
+        ({}, None, None, True),
+        ({"worker": ["w0:2222", "w1:2222"]}, "worker", 0, True),
+        ({"worker": ["w0:2222", "w1:2222"]}, "worker", 1, False),
+        ({"chief": ["c:2222"], "worker": ["w0:2222"]}, "worker", 0, False),
+        ({"chief": ["c:2222"], "worker": ["w0:2222"]}, "chief", 0, True),
+    ],
+)
+def test_only_the_chief_replica_writes_the_model_artifact(cluster, task_type, task_id, chief):
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id
+    )
+    assert is_chief(resolver) is chief
+    assert is_chief(None)

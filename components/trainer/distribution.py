@@ -40,3 +40,19 @@ def distribution_strategy(name: str) -> tf.distribute.Strategy:
     """
     check_distribution(name)
     return FACTORIES[name]()
+
+
+def is_chief(resolver: tf.distribute.cluster_resolver.ClusterResolver | None) -> bool:
+    """Whether this replica writes the Trainer's outputs.
+
+    True on one machine (no resolver, or an empty cluster), for the `chief` task,
+    and for worker 0 of a cluster without a chief (TF_CONFIG's convention).
+    """
+    if resolver is None:
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    if not cluster or resolver.task_type is None:
+        return True
+    if "chief" in cluster:
+        return resolver.task_type == "chief"
+    return resolver.task_type == "worker" and resolver.task_id == 0

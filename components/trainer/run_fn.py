@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
-from components.trainer import artifacts, export, train
+from components.trainer import artifacts, distribution, export, train
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -20,6 +22,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     serving_features = settings.data_spec.feature_names
     module = export.ServingModule(trained.model, tft_output, serving_features)
+    # Saving is collective under multi-worker training, so every replica saves;
+    # only the chief writes into the Model artifact, the others into scratch.
+    chief = distribution.is_chief(trained.model.distribute_strategy.cluster_resolver)
+    if not chief:
+        export.export_serving_model(module, tempfile.mkdtemp(prefix="newlevels-replica-"))
+        return
     export.export_serving_model(module, fn_args.serving_model_dir)
     artifacts.write_embeddings(
         artifacts.model_root(fn_args.serving_model_dir),
