@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
 from components.trainer.settings import Role, TrainerSettings
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError
 from pipeline.errors import ConfigError
 from transforms.features import DataSpec
 
 PIPELINE_NAME = "newlevels"
+#: Beam args of a one-machine run; `merge_beam_args` lets a user's flags replace them.
+DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 #: MovieLens columns, the CLI's defaults.
 DEFAULT_CATEGORICAL = ("userId", "movieId")
 DEFAULT_LABEL = "liked"
@@ -31,6 +34,21 @@ class GateConfig:
     max_auc_drop: float = 0.02
 
 
+def beam_flag(arg: str) -> str:
+    """The flag name of a Beam argument: `--runner=X` and `--runner` give `--runner`."""
+    return arg.split("=", 1)[0]
+
+
+def merge_beam_args(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The defaults whose flag `extra` does not set, then `extra` in the user's order.
+
+    Beam parses its options with argparse, where the last value of a flag wins;
+    dropping the replaced defaults keeps the effective args readable in the spec.
+    """
+    given = {beam_flag(arg) for arg in extra}
+    return (*(arg for arg in defaults if beam_flag(arg) not in given), *extra)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """One run of the pipeline on span `span` of the data under `data_root`."""
@@ -49,7 +67,8 @@ class RunConfig:
     promote_baseline_on_reject: bool = False
     #: train a fresh model when the previous one has other features or dims.
     fresh_on_mismatch: bool = False
-    beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+    beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS
+    distribution: str = DEFAULT_DISTRIBUTION
 
     def __post_init__(self) -> None:
         if self.span < 1:
@@ -92,4 +111,5 @@ class RunConfig:
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             fresh_on_mismatch=self.fresh_on_mismatch,
+            distribution=self.distribution,
         )

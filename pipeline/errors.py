@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.ingest.csv_rows import DataError
 from components.trainer.artifacts import ParentModelError
+from components.trainer.distribution import UnknownDistributionError
 from components.trainer.strategies import UnknownStrategyError
 
 
@@ -20,7 +21,14 @@ class PipelineRunError(RuntimeError):
 
 
 #: error types whose message is shown to the user as it is.
-USER_ERRORS = (DataError, ParentModelError, UnknownStrategyError, ConfigError, ReportInputError)
+USER_ERRORS = (
+    DataError,
+    ParentModelError,
+    UnknownStrategyError,
+    UnknownDistributionError,
+    ConfigError,
+    ReportInputError,
+)
 
 
 def user_facing(error: BaseException) -> BaseException | None:

@@ -31,8 +31,8 @@ from components.schema.component import FeatureSchemaGen
 from components.trainer.executor import LineageTrainerExecutor, Properties
 from components.trainer.run_fn import run_fn
 from components.trainer.settings import Role
+from pipeline import parameters
 from pipeline.config import PIPELINE_NAME, RunConfig
-from pipeline.evaluation import eval_config
 from transforms.preprocessing import preprocessing_fn
 
 
@@ -67,19 +67,25 @@ def _pusher(model, blessing, config: RunConfig) -> tfx.components.Pusher:
     )
 
 
-def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
+def create_pipeline(
+    config: RunConfig, metadata_connection_config=None, runtime_parameters: bool = False
+) -> tfx.dsl.Pipeline:
     """Builds the pipeline for one span.
 
     Args:
         config: the run's configuration.
         metadata_connection_config: MLMD connection (None lets the runner decide,
             as Kubeflow does).
+        runtime_parameters: expose the per-run values (data root, span, incremental
+            Trainer settings, gate) as RuntimeParameters defaulting to `config`'s,
+            for a Kubeflow compile (see `pipeline/parameters.py`).
 
     Returns:
         The TFX pipeline.
     """
+    values = parameters.run_values(config, runtime_parameters)
     spec_json = json.dumps(config.data_spec.to_dict(), sort_keys=True)
-    example_gen = SpanHistoryExampleGen(config.data_root, config.data_spec, config.span)
+    example_gen = SpanHistoryExampleGen(values.data_root, config.data_spec, values.range_config)
     schema_gen = FeatureSchemaGen(data_spec=spec_json).with_id(NodeIds.SCHEMA_GEN)
     analyzed = [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]
     transform = tfx.components.Transform(
@@ -104,7 +110,9 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
             transform_graph=transform.outputs["transform_graph"],
             train_args=tfx.proto.TrainArgs(splits=train_splits),
             eval_args=tfx.proto.EvalArgs(splits=[ingest.SPLIT_EVAL]),
-            custom_config=config.trainer_settings(role).to_custom_config(),
+            custom_config=values.incremental_trainer_config
+            if role is Role.INCREMENTAL
+            else config.trainer_settings(role).to_custom_config(),
             custom_executor_spec=executor_spec.ExecutorClassSpec(LineageTrainerExecutor),
             **inputs,
         )
@@ -124,7 +132,7 @@ def create_pipeline(config: RunConfig, metadata_connection_config=None) -> tfx.d
             model=incremental.outputs["model"],
             baseline_model=full.outputs["model"],
             schema=schema_gen.outputs["schema"],
-            eval_config=eval_config(config.data_spec.label, config.gate),
+            eval_config=values.eval_config,
             example_splits=[ingest.SPLIT_EVAL],
         )
         pusher = _pusher(incremental.outputs["model"], evaluator.outputs["blessing"], config)

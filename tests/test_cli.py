@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from components.trainer.settings import Role
 from pipeline import cli
-from pipeline.commands import demo
+from pipeline.commands import demo, options
 from pipeline.errors import ConfigError
 
 
@@ -30,7 +33,7 @@ def test_every_command_is_registered_with_help(capsys):
         cli.main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("run", "data", "demo", "reproduce-seed"):
+    for name in ("run", "data", "demo", "lineage", "reproduce-seed", "report", "kfp"):
         assert name in out
 
 
@@ -38,3 +41,42 @@ def test_data_toy_writes_two_spans(tmp_path, capsys):
     assert cli.main(["data", "toy", "--out", str(tmp_path)]) == 0
     assert "span 1: 3967 rows, span 2: 1033 rows" in capsys.readouterr().out
     assert (tmp_path / "span-1" / "toy.csv").exists() and (tmp_path / "span-2" / "toy.csv").exists()
+
+
+def test_beam_args_replace_the_defaults_of_the_same_flag_and_append_the_rest():
+    args = cli.build_parser().parse_args(
+        [
+            "run",
+            "--data",
+            "gs://bucket/data",
+            "--span",
+            "2",
+            "--workdir",
+            "work",
+            "--beam-arg=--runner=FlinkRunner",
+            "--beam-arg=--direct_num_workers=2",
+            "--distribution",
+            "mirrored",
+        ]
+    )
+    config = options.run_config(args, args.data, args.span, args.workdir)
+    assert config.beam_args == (
+        "--direct_running_mode=in_memory",
+        "--runner=FlinkRunner",
+        "--direct_num_workers=2",
+    )
+    assert config.data_root == "gs://bucket/data"
+    assert os.path.isabs(config.workdir)
+    assert {config.trainer_settings(role).distribution for role in Role} == {"mirrored"}
+
+
+def test_every_command_has_the_scale_out_options():
+    parser = cli.build_parser()
+    for argv in (
+        ["run", "--data", "d", "--span", "1", "--workdir", "w"],
+        ["demo"],
+        ["kfp", "compile", "--out", "p.json", "--pipeline-root", "gs://b/r"],
+    ):
+        args = parser.parse_args([*argv, "--beam-arg=--runner=SparkRunner"])
+        assert args.beam_args == ["--runner=SparkRunner"]
+        assert args.distribution == "default"

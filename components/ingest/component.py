@@ -12,6 +12,7 @@ import json
 from tfx import types
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.orchestration.data_types import RuntimeParameter
 from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
@@ -29,6 +30,13 @@ def is_eval_row(row_id: str) -> bool:
     return executor.eval_bucket(row_id, TRAIN_BUCKETS + EVAL_BUCKETS) >= TRAIN_BUCKETS
 
 
+def span_range(span: int) -> range_config_pb2.RangeConfig:
+    """The RangeConfig that ingests span `span` (and, by our executor, the spans before it)."""
+    return range_config_pb2.RangeConfig(
+        static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+    )
+
+
 class SpanHistoryExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
     PARAMETERS = {
         **standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,
@@ -42,11 +50,17 @@ class SpanHistoryExampleGen(FileBasedExampleGen):
     SPEC_CLASS = SpanHistoryExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-    def __init__(self, input_base: str, data_spec: DataSpec, span: int | None = None) -> None:
+    def __init__(
+        self,
+        input_base: str | RuntimeParameter,
+        data_spec: DataSpec,
+        range_config: range_config_pb2.RangeConfig | RuntimeParameter | None = None,
+    ) -> None:
         """Args:
         input_base: the data root holding `span-<N>/` folders.
         data_spec: the columns to read and check.
-        span: the span to ingest; None ingests the latest span found.
+        range_config: the span to ingest (see `span_range`); None ingests the latest
+            span found. Either may be a RuntimeParameter (a str; the range as JSON).
         """
         split_config = example_gen_pb2.SplitConfig(
             splits=[
@@ -59,13 +73,6 @@ class SpanHistoryExampleGen(FileBasedExampleGen):
                 ),
             ]
         )
-        range_config = None
-        if span is not None:
-            range_config = range_config_pb2.RangeConfig(
-                static_range=range_config_pb2.StaticRange(
-                    start_span_number=span, end_span_number=span
-                )
-            )
         spec = SpanHistoryExampleGenSpec(
             input_base=input_base,
             input_config=example_gen_pb2.Input(

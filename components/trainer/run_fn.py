@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
-from components.trainer import artifacts, export, train
+from components.trainer import artifacts, distribution, export, train
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -17,4 +20,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     trained = train.train(settings, fn_args.train_files, tft_output, parent_uri)
     if trained.parent_uri is not None:
         train.check_frozen(trained, artifacts.read_embeddings(trained.parent_uri))
-    export.export_trained(trained, tft_output, fn_args.serving_model_dir)
+    # Saving is collective under multi-worker training, so every replica saves;
+    # only the chief writes into the Model artifact, the others into scratch.
+    if distribution.is_chief(trained.model.distribute_strategy.cluster_resolver):
+        export.export_trained(trained, tft_output, fn_args.serving_model_dir)
+    else:
+        scratch = tempfile.mkdtemp(prefix="newlevels-replica-")
+        export.export_trained(trained, tft_output, os.path.join(scratch, artifacts.SERVING_DIR))

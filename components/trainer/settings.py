@@ -7,6 +7,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from components.trainer.distribution import DEFAULT, check_distribution
 from components.trainer.strategies import REGISTRY, UnknownStrategyError
 from transforms.features import DataSpec
 
@@ -32,6 +33,7 @@ class TrainerSettings:
         seed: seeds fresh rows and shuffling.
         fresh_on_mismatch: train a fresh model (no parent) when the parent has
             other features or embedding widths, instead of failing.
+        distribution: name of the `tf.distribute` strategy (see `distribution.py`).
     """
 
     data_spec: DataSpec
@@ -42,6 +44,7 @@ class TrainerSettings:
     learning_rate: float = 0.01
     seed: int = 0
     fresh_on_mismatch: bool = False
+    distribution: str = DEFAULT
 
     def __post_init__(self) -> None:
         if self.strategy not in REGISTRY:
@@ -50,6 +53,7 @@ class TrainerSettings:
             )
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
+        check_distribution(self.distribution)
 
     def to_custom_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)

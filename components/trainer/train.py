@@ -12,6 +12,7 @@ import tensorflow_transform as tft
 from absl import logging
 
 from components.trainer import artifacts, data, levels, model
+from components.trainer.distribution import distribution_strategy
 from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
 from components.trainer.strategies import get_strategy
 from transforms.features import DataSpec
@@ -111,6 +112,33 @@ def count_records(patterns: Sequence[str]) -> int:
     return data.count_rows(dataset)
 
 
+def build_model(
+    settings: TrainerSettings,
+    diffs: Mapping[str, levels.LevelDiff],
+    parent_tables: Mapping[str, np.ndarray] | None,
+) -> model.AdditiveEmbeddingModel:
+    """Builds and compiles the model under the settings' `tf.distribute` strategy.
+
+    Variables and the optimizer are created in the strategy's scope, so `fit`
+    then runs replicated (Keras keeps the strategy the model was built under).
+
+    Args:
+        settings: trainer settings.
+        diffs: each feature's level diff.
+        parent_tables: the parent's tables to freeze, or None.
+
+    Returns:
+        The compiled model.
+    """
+    with distribution_strategy(settings.distribution).scope():
+        tables = model.build_tables(
+            settings.data_spec, diffs, get_strategy(settings.strategy), parent_tables, settings.seed
+        )
+        keras_model = model.AdditiveEmbeddingModel(tables)
+        model.compile_model(keras_model, settings.learning_rate)
+    return keras_model
+
+
 def train(
     settings: TrainerSettings,
     train_patterns: Sequence[str],
@@ -148,11 +176,7 @@ def train(
 
     diffs = plan_levels(spec, current_vocabularies(tft_output, spec), parent)
     parent_tables = None if parent is None else {n: r.table for n, r in parent.features.items()}
-    tables = model.build_tables(
-        spec, diffs, get_strategy(settings.strategy), parent_tables, settings.seed
-    )
-    keras_model = model.AdditiveEmbeddingModel(tables)
-    model.compile_model(keras_model, settings.learning_rate)
+    keras_model = build_model(settings, diffs, parent_tables)
 
     keep = None if parent is None else keras_model.has_new_level
     rows = data.load_rows(

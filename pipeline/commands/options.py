@@ -15,6 +15,8 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
+    from components.trainer.distribution import FACTORIES
     from components.trainer.strategies import INCREMENTAL
     from pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
 
@@ -35,6 +37,22 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument(
+        "--distribution",
+        default=DEFAULT_DISTRIBUTION,
+        choices=tuple(FACTORIES),
+        help="tf.distribute strategy of both Trainers (default: default, one device)",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        dest="beam_args",
+        action="append",
+        default=[],
+        metavar="--FLAG=VALUE",
+        help="a Beam pipeline option for ExampleGen, Transform and Evaluator; repeat it, "
+        "and write it with '=' (--beam-arg=--runner=FlinkRunner); it replaces a default "
+        "of the same flag",
+    )
     parser.add_argument(
         "--min-auc",
         type=float,
@@ -60,9 +78,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def resolve_path(path: str) -> str:
+    """A local path made absolute; a URI (gs://, s3://, hdfs://) as it is."""
+    return path if "://" in path else os.path.abspath(path)
+
+
 def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
     """Builds the RunConfig from parsed run options."""
-    from pipeline.config import GateConfig, RunConfig
+    from pipeline.config import DEFAULT_BEAM_ARGS, GateConfig, RunConfig, merge_beam_args
     from pipeline.errors import ConfigError
     from transforms.features import DataSpec
 
@@ -71,9 +94,9 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return RunConfig(
-        data_root=os.path.abspath(data_root),
+        data_root=resolve_path(data_root),
         span=span,
-        workdir=os.path.abspath(workdir),
+        workdir=resolve_path(workdir),
         data_spec=spec,
         strategy=args.strategy,
         epochs=args.epochs,
@@ -82,6 +105,8 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
         promote_baseline_on_reject=args.promote_baseline_on_reject,
         fresh_on_mismatch=args.fresh_on_mismatch,
+        beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
+        distribution=args.distribution,
     )
 
 

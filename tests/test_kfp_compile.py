@@ -1,0 +1,239 @@
+"""`newlevels kfp compile`: a strict KFP PipelineSpec of the one pipeline, runtime parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+import tensorflow_model_analysis as tfma
+import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
+from tfx.proto import range_config_pb2
+
+from components.trainer.settings import TrainerSettings
+from pipeline import cli, parameters
+from pipeline.commands import kfp
+from pipeline.pipeline import NodeIds, create_pipeline
+
+IMAGE = "europe-docker.pkg.dev/project/repo/newlevels:0.1.0"
+ROOT = "gs://bucket/newlevels"
+BLESSING_RESOLVER = f"{NodeIds.PARENT_RESOLVER}-model-blessing-resolver"
+MODEL_RESOLVER = f"{NodeIds.PARENT_RESOLVER}-model-resolver"
+RUN_OPTIONS = [
+    "--pipeline-root",
+    ROOT,
+    "--span",
+    "3",
+    "--strategy",
+    "constrained",
+    "--min-auc",
+    "0.6",
+    "--beam-arg=--runner=DataflowRunner",
+    "--beam-arg=--direct_num_workers=4",
+]
+BEAM_ARGS = ["--direct_running_mode=in_memory", "--runner=DataflowRunner", "--direct_num_workers=4"]
+
+
+def compile_to(tmp_path, monkeypatch, name: str) -> str:
+    # Compile from inside a scratch folder so a leaked working directory shows.
+    monkeypatch.chdir(tmp_path)
+    out = str(tmp_path / name)
+    assert cli.main(["kfp", "compile", "--out", out, "--image", IMAGE, *RUN_OPTIONS]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> tuple[str, dict]:
+    folder = tmp_path_factory.mktemp("kfp")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        out = compile_to(folder, monkeypatch, "pipeline.json")
+    with open(out, encoding="utf-8") as handle:
+        text = handle.read()
+    return text, json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def spec(compiled) -> pipeline_spec_pb2.PipelineSpec:
+    _, job = compiled
+    return json_format.ParseDict(
+        job["pipelineSpec"], pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False
+    )
+
+
+def container(spec: pipeline_spec_pb2.PipelineSpec, task: str) -> dict:
+    executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
+    return executors[spec.components[task].executor_label]["container"]
+
+
+def local_pipeline():
+    """The pipeline `kfp compile` builds for RUN_OPTIONS, before compiling."""
+    args = cli.build_parser().parse_args(["kfp", "values", *RUN_OPTIONS])
+    return create_pipeline(kfp.kfp_config(args), runtime_parameters=True)
+
+
+def test_every_component_compiles_into_the_strict_pipeline_spec(compiled, spec):
+    _, job = compiled
+    json_format.ParseDict(job, pipeline_spec_pb2.PipelineJob(), ignore_unknown_fields=False)
+    components = {c.id for c in local_pipeline().components} - {NodeIds.PARENT_RESOLVER}
+    assert {
+        NodeIds.EXAMPLE_GEN,
+        NodeIds.SCHEMA_GEN,
+        NodeIds.TRANSFORM,
+        NodeIds.INCREMENTAL_TRAINER,
+        NodeIds.FULL_TRAINER,
+        NodeIds.EVALUATOR,
+        NodeIds.PUSHER,
+    } <= components
+    assert set(spec.root.dag.tasks) == {*components, BLESSING_RESOLVER, MODEL_RESOLVER}
+    assert spec.pipeline_info.name == "newlevels"
+    assert spec.schema_version == "2.1.0"
+    for task in components:
+        assert container(spec, task)["image"] == IMAGE
+    assert job["runtimeConfig"]["gcsOutputDirectory"] == f"{ROOT}/tfx"
+    assert spec.default_pipeline_root == f"{ROOT}/tfx"
+
+
+def test_parent_resolver_compiles_to_two_metadata_queries(spec):
+    executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
+
+    def query(task: str, key: str) -> str:
+        resolver = executors[spec.components[task].executor_label]["resolver"]
+        return resolver["outputArtifactQueries"][key]["filter"]
+
+    blessing = query(BLESSING_RESOLVER, "model_blessing")
+    assert 'schema_title="tfx.ModelBlessing"' in blessing
+    assert "metadata.blessed.number_value=1" in blessing
+    model = query(MODEL_RESOLVER, "model")
+    assert 'schema_title="tfx.Model"' in model and "current_model_id" in model
+    chained = spec.root.dag.tasks[MODEL_RESOLVER].inputs.artifacts["input"]
+    assert chained.task_output_artifact.producer_task == BLESSING_RESOLVER
+    base_model = spec.root.dag.tasks[NodeIds.INCREMENTAL_TRAINER].inputs.artifacts["base_model"]
+    assert base_model.task_output_artifact.producer_task == MODEL_RESOLVER
+
+
+def test_beam_args_reach_every_beam_powered_component(spec):
+    for task in (NodeIds.EXAMPLE_GEN, NodeIds.TRANSFORM, NodeIds.EVALUATOR):
+        args = container(spec, task)["args"]
+        assert args[-len(BEAM_ARGS) :] == BEAM_ARGS, task
+        assert "--direct_num_workers=1" not in args
+    driver = container(spec, NodeIds.EXAMPLE_GEN)["lifecycle"]["preCacheCheck"]
+    assert driver["args"][-len(BEAM_ARGS) :] == BEAM_ARGS
+
+
+def test_runtime_parameters_are_pipeline_inputs_wired_to_whole_properties(compiled, spec):
+    _, job = compiled
+    inputs = spec.root.input_definitions.parameters
+    assert set(inputs) == set(parameters.NAMES)
+    defaults = job["runtimeConfig"]["parameterValues"]
+    for name in parameters.NAMES:
+        assert inputs[name].parameter_type == pipeline_spec_pb2.ParameterType.STRING
+        assert inputs[name].default_value.string_value == defaults[name]
+
+    def wired(task: str, prop: str) -> str:
+        return spec.root.dag.tasks[task].inputs.parameters[prop].component_input_parameter
+
+    assert wired(NodeIds.EXAMPLE_GEN, "input_base") == parameters.DATA_ROOT
+    assert wired(NodeIds.EXAMPLE_GEN, "range_config") == parameters.RANGE_CONFIG
+    assert wired(NodeIds.INCREMENTAL_TRAINER, "custom_config") == (
+        parameters.INCREMENTAL_TRAINER_CONFIG
+    )
+    assert wired(NodeIds.EVALUATOR, "eval_config") == parameters.EVAL_CONFIG
+    assert wired(NodeIds.FULL_TRAINER, "custom_config") == ""
+
+    assert defaults[parameters.DATA_ROOT] == f"{ROOT}/data"
+    span = json_format.Parse(defaults[parameters.RANGE_CONFIG], range_config_pb2.RangeConfig())
+    assert span.static_range.start_span_number == span.static_range.end_span_number == 3
+    trainer = TrainerSettings.from_custom_config(
+        json.loads(defaults[parameters.INCREMENTAL_TRAINER_CONFIG])
+    )
+    assert trainer.strategy == "constrained"
+    gate = json_format.Parse(defaults[parameters.EVAL_CONFIG], tfma.EvalConfig())
+    threshold = gate.metrics_specs[0].metrics[2].per_slice_thresholds[0].threshold
+    assert threshold.value_threshold.lower_bound.value == pytest.approx(0.6)
+
+
+def test_compiled_spec_holds_no_local_machine_path(compiled, tmp_path):
+    text, _ = compiled
+    local = {
+        "/work/",
+        "/tmp/",
+        "/home/",
+        "/root/",
+        os.path.expanduser("~"),
+        sys.prefix,
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        "_wheels",
+        "module_file",
+    }
+    assert [path for path in local if path in text] == []
+
+
+def test_no_component_carries_a_module_file_to_stage_as_a_wheel():
+    pipeline = local_pipeline()
+    for component in pipeline.components:
+        for prop in ("module_file", "module_path"):
+            assert component.exec_properties.get(prop) is None, (component.id, prop)
+    by_id = {component.id: component.exec_properties for component in pipeline.components}
+    assert by_id[NodeIds.TRANSFORM]["preprocessing_fn"] == (
+        "transforms.preprocessing.preprocessing_fn"
+    )
+    for trainer in (NodeIds.INCREMENTAL_TRAINER, NodeIds.FULL_TRAINER):
+        assert by_id[trainer]["run_fn"] == "components.trainer.run_fn.run_fn"
+
+
+def test_yaml_output_is_the_pipeline_spec_alone_with_its_defaults(tmp_path, monkeypatch):
+    out = compile_to(tmp_path, monkeypatch, "pipeline.yaml")
+    with open(out, encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    spec = json_format.ParseDict(
+        document, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False
+    )
+    data_root = spec.root.input_definitions.parameters[parameters.DATA_ROOT]
+    assert data_root.default_value.string_value == f"{ROOT}/data"
+    assert os.listdir(tmp_path) == ["pipeline.yaml"]
+
+
+def test_values_prints_the_parameters_a_run_passes(capsys):
+    assert cli.main(["kfp", "values", *RUN_OPTIONS]) == 0
+    values = json.loads(capsys.readouterr().out)
+    assert set(values) == set(parameters.NAMES)
+    assert json.loads(values[parameters.INCREMENTAL_TRAINER_CONFIG])["strategy"] == "constrained"
+
+
+@pytest.mark.parametrize(("span", "expected"), [("1", 1), ("", 2)])
+def test_example_gen_driver_ingests_the_span_a_run_passes(
+    compiled, spec, tmp_path, capsys, span, expected
+):
+    """The container's ExampleGen driver, fed the compiled task and a run's values."""
+    _, job = compiled
+    data = str(tmp_path / "data")
+    assert cli.main(["data", "toy", "--out", data]) == 0
+    options = ["--pipeline-root", ROOT, "--data-root", data, "--span", span or "1"]
+    capsys.readouterr()
+    assert cli.main(["kfp", "values", *options]) == 0
+    run_values = json.loads(capsys.readouterr().out)
+    if not span:
+        run_values[parameters.RANGE_CONFIG] = ""  # the newest span folder
+    executor_input = pipeline_spec_pb2.ExecutorInput()
+    for name, value in spec.root.dag.tasks[NodeIds.EXAMPLE_GEN].inputs.parameters.items():
+        if value.component_input_parameter:
+            run_value = run_values[value.component_input_parameter]
+            executor_input.inputs.parameter_values[name].string_value = run_value
+        else:
+            executor_input.inputs.parameter_values[name].CopyFrom(value.runtime_value.constant)
+    examples = executor_input.outputs.artifacts["examples"].artifacts.add()
+    examples.type.schema_title = "tfx.Examples"
+    examples.uri = str(tmp_path / "examples")
+    executor_input.outputs.output_file = str(tmp_path / "out" / "executor_output.json")
+
+    inputs_spec = spec.components[NodeIds.EXAMPLE_GEN].input_definitions
+    example_gen_driver._run_driver(executor_input, inputs_spec)
+
+    with open(executor_input.outputs.output_file, encoding="utf-8") as handle:
+        output = json_format.Parse(handle.read(), pipeline_spec_pb2.ExecutorOutput())
+    assert output.parameter_values["span"].number_value == expected
+    assert f"span-{expected}/*.csv" in output.parameter_values["input_config"].string_value
