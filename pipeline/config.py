@@ -13,7 +13,14 @@ from transforms.features import DataSpec
 
 PIPELINE_NAME = "newlevels"
 #: Beam args of a one-machine run; `merge_beam_args` lets a user's flags replace them.
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+#: Beam 2.74's DirectRunner first tries the Prism runner, which downloads a binary
+#: from GitHub at run time (no network here: it fails, then falls back). Naming the
+#: portable in-process runner that DirectRunner falls back to avoids that attempt.
+DEFAULT_BEAM_ARGS = (
+    "--runner=FnApiRunner",
+    "--direct_running_mode=in_memory",
+    "--direct_num_workers=1",
+)
 #: MovieLens columns, the CLI's defaults.
 DEFAULT_CATEGORICAL = ("userId", "movieId")
 DEFAULT_LABEL = "liked"

@@ -13,6 +13,7 @@ import random
 
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 from tfx.components.transform.executor import Executor as TransformExecutor
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.proto import transform_pb2
@@ -78,9 +79,10 @@ def run_transform(examples, schema, out: str, beam_args: tuple[str, ...]) -> str
     return out
 
 
-def vocabularies(out: str) -> dict[str, bytes]:
-    assets = os.path.join(out, "transform_graph", "transform_fn", "assets")
-    return {name: open(os.path.join(assets, name), "rb").read() for name in os.listdir(assets)}
+def vocabularies(out: str) -> dict[str, list[bytes]]:
+    """Each feature's vocabulary, decoded (gzip headers differ between runs)."""
+    output = tft.TFTransformOutput(os.path.join(out, "transform_graph"))
+    return {name: output.vocabulary_by_name(name) for name in SPEC.feature_names}
 
 
 def feature_values(record: bytes) -> tuple:
@@ -107,13 +109,14 @@ def test_transform_with_two_worker_processes_equals_the_in_memory_run(tmp_path):
     schema.uri = str(tmp_path / "schema")
     io_utils.write_pbtxt_file(os.path.join(schema.uri, "schema.pbtxt"), SPEC.raw_schema())
     multi_args = merge_beam_args(DEFAULT_BEAM_ARGS, MULTI_PROCESSING)
-    assert multi_args == MULTI_PROCESSING
+    assert multi_args == ("--runner=FnApiRunner", *MULTI_PROCESSING)
 
     in_memory = run_transform(examples, schema, str(tmp_path / "in_memory"), DEFAULT_BEAM_ARGS)
     multi = run_transform(examples, schema, str(tmp_path / "multi"), multi_args)
 
     expected_vocabularies = vocabularies(in_memory)
     assert sorted(expected_vocabularies) == ["item", "user"]
+    assert all(expected_vocabularies.values())
     assert vocabularies(multi) == expected_vocabularies
     expected_rows = transformed_rows(in_memory)
     assert all(len(rows) == 300 for rows in expected_rows.values())
