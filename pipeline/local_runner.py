@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from components.ingest import csv_rows
@@ -39,6 +41,33 @@ def log_to_file(path: str) -> None:
     absl_logging.set_verbosity(absl_logging.INFO)
 
 
+def uses_direct_runner(beam_args: Sequence[str]) -> bool:
+    """Whether the Beam args leave the runner at (or set it to) the DirectRunner."""
+    runners = [arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--runner=")]
+    return not runners or runners[-1].lower() in ("directrunner", "direct")
+
+
+@contextlib.contextmanager
+def no_tfx_sdist(beam_args: Sequence[str]) -> Iterator[None]:
+    """Skips the `tfx_ephemeral` sdist every Beam executor builds, on the DirectRunner.
+
+    TFX's BaseBeamExecutor runs `setup.py sdist` of the installed TFX (about 1-3 s per
+    Beam component) unless an extra package, setup file, requirements file or container
+    image is in the Beam args, so that remote workers can install TFX. The DirectRunner
+    (in-memory or multi-processing) runs in this interpreter's environment and never
+    stages packages, so the sdist is thrown away. Remote runners keep TFX's behaviour.
+    """
+    if not uses_direct_runner(beam_args):
+        yield
+        return
+    from unittest import mock
+
+    from tfx.utils import dependency_utils
+
+    with mock.patch.object(dependency_utils, "make_beam_dependency_flags", list):
+        yield
+
+
 def run_pipeline(config: RunConfig) -> None:
     """Runs the pipeline for `config.span` with BeamDagRunner."""
     from tfx import v1 as tfx
@@ -48,7 +77,8 @@ def run_pipeline(config: RunConfig) -> None:
 
     os.makedirs(config.workdir, exist_ok=True)
     metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
-    BeamDagRunner().run(create_pipeline(config, metadata))
+    with no_tfx_sdist(config.beam_args):
+        BeamDagRunner().run(create_pipeline(config, metadata))
 
 
 def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:

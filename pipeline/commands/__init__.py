@@ -6,6 +6,6 @@ A command module defines `NAME`, `HELP`, `add_arguments(parser)` and
 
 from __future__ import annotations
 
-from pipeline.commands import data, demo, kfp, lineage, report, reproduce_seed, run
+from pipeline.commands import bench, data, demo, kfp, lineage, report, reproduce_seed, run
 
-COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp)
+COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench)

@@ -1,0 +1,190 @@
+"""Writes the raw figures to `results.json` and one table per figure to `RESULTS.md`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+GIB = 1024.0
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def b1_lines(b1: dict[str, Any]) -> list[str]:
+    rows = [
+        (
+            role,
+            b1[role]["rows_read"],
+            b1[role]["rows_trained"],
+            b1[role]["median_s"],
+            b1[role]["times_s"],
+            b1[role]["warmup_s"],
+        )
+        for role in ("incremental", "full")
+    ]
+    lines = ["## B1 Trainer cost (MovieLens span 2, `train()` in one process)", ""]
+    lines += table(("role", "rows read", "rows trained", "median s", "runs s", "warm-up s"), rows)
+    lines += [
+        f"incremental / full: **{b1['ratio']}x** wall (target <= 0.15x: "
+        f"{verdict(b1['ratio'] <= 0.15)}); rows trained ratio {b1['rows_trained_ratio']}; "
+        f"epochs {b1['epochs']}, batch {b1['batch_size']}; load {b1['load']}",
+        "",
+        "cProfile of one incremental `train()` (top by cumulative time):",
+        "",
+        "```",
+        *b1["incremental"]["profile_top"],
+        "```",
+        "",
+    ]
+    return lines
+
+
+def b2_lines(b2: dict[str, Any]) -> list[str]:
+    rows = [
+        (
+            c["strategy"],
+            c["optimizer"],
+            f"{c['rows']:,}",
+            c["ms_per_step"],
+            c["p90_ms"],
+            c["peak_rss_mib"],
+            c["rss_after_imports_mib"],
+            c["load"][0],
+        )
+        for c in b2["cases"]
+    ]
+    lines = [
+        f"## B2 Strategy scaling ({b2['dim']} dims, {b2['new_fraction']:.0%} new rows, "
+        f"batch {b2['batch']}, one process per case)",
+        "",
+    ]
+    lines += table(
+        (
+            "strategy",
+            "optimizer",
+            "V",
+            "median ms/step",
+            "p90 ms",
+            "peak RSS MiB",
+            "of which imports MiB",
+            "load 1m",
+        ),
+        rows,
+    )
+    ratio_rows = []
+    for key, ratio in b2["ratios"].items():
+        target = "<= 1.2x" if key in ("split/rmsprop", "masked/rmsprop") else "-"
+        ratio_rows.append((key, ratio, target, verdict(ratio <= 1.2) if target != "-" else ""))
+    lines += table(("strategy/optimizer", "largest V / smallest V", "target", ""), ratio_rows)
+    return lines
+
+
+def b3_lines(b3: dict[str, Any], first_fit: dict[str, Any]) -> list[str]:
+    lines = ["## B3 Pipeline (one `newlevels run` process per span)", ""]
+    runs = b3["runs"]
+    components = sorted({c for run in runs.values() for c in run["component_s"]})
+    rows = [(c, *(runs[s]["component_s"].get(c, "-") for s in runs)) for c in components]
+    rows += [("sum of components", *(runs[s]["components_sum_s"] for s in runs))]
+    rows += [("**process wall**", *(f"**{runs[s]['wall_s']}**" for s in runs))]
+    rows += [("tfx_ephemeral sdist builds", *(runs[s]["sdist_builds"] for s in runs))]
+    rows += [("load 1m at end", *(runs[s]["load"][0] for s in runs))]
+    lines += table(("seconds", *(f"span {s}" for s in runs)), rows)
+    worst = max(run["wall_s"] for run in runs.values())
+    lines += [
+        f"Import `tfx, tensorflow` in a fresh interpreter: {b3['import_tfx_tensorflow_s']} s. "
+        f"One `tfx_ephemeral` sdist build: {b3['one_sdist_build_s']} s.",
+        f"Target <= 120 s wall per run: {verdict(worst <= 120)} (slowest {worst} s).",
+        "",
+        "First `fit` in a fresh process (MovieLens-shaped synthetic data, 1 epoch, batch 64):",
+        "",
+    ]
+    rows = [
+        (
+            name,
+            r["steps"],
+            r["first_fit_s"],
+            r["first_ms_per_step"],
+            r["second_fit_s"],
+            r["second_ms_per_step"],
+            r["load"][0],
+        )
+        for name, r in first_fit.items()
+    ]
+    lines += table(
+        ("train function", "steps", "first fit s", "ms/step", "second fit s", "ms/step", "load 1m"),
+        rows,
+    )
+    return lines
+
+
+def b4_lines(b3: dict[str, Any]) -> list[str]:
+    rows = [
+        (f"span {s}", run["peak_rss_mib"], round(run["peak_rss_mib"] / GIB, 2))
+        for s, run in b3["runs"].items()
+    ]
+    worst = max(run["peak_rss_mib"] for run in b3["runs"].values()) / GIB
+    lines = ["## B4 Memory (peak RSS of a `newlevels run` process, children included)", ""]
+    lines += table(("run", "peak RSS MiB", "GiB"), rows)
+    return [*lines, f"Target <= 4 GiB: {verdict(worst <= 4)}.", ""]
+
+
+def b5_lines(b5: dict[str, Any]) -> list[str]:
+    lines = ["## B5 Serving (`serving_default`, predictions/s, alternating rounds)", ""]
+    rows = []
+    for name, figures in b5.items():
+        for batch in ("1", "256"):
+            rows.append(
+                (
+                    name,
+                    batch,
+                    figures[batch]["incremental"],
+                    figures[batch]["full"],
+                    figures[f"ratio_{batch}"],
+                    figures["load"][0],
+                )
+            )
+    return [
+        *lines,
+        *table(
+            ("models", "batch", "incremental /s", "full /s", "incremental / full", "load 1m"), rows
+        ),
+    ]
+
+
+def write(results: dict[str, Any], out: str) -> tuple[str, str]:
+    """Writes `results.json` and `RESULTS.md` under `out`; returns their paths."""
+    os.makedirs(out, exist_ok=True)
+    json_path, md_path = os.path.join(out, "results.json"), os.path.join(out, "RESULTS.md")
+    with open(json_path, "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=2, sort_keys=True)
+    m = results["machine"]
+    lines = [
+        f"# newlevels benchmarks ({results['size']} size)",
+        "",
+        f"{m['date']}; {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}, "
+        f"TensorFlow {m['tensorflow']}, TFX {m['tfx']}; {m['platform']}.",
+        f"Load average (1, 5, 15 min) at start {results['load_start']}, at end "
+        f"{results['load_end']}: the CPU was shared, so read ratios measured side by side.",
+        "Generated by `newlevels bench`; raw figures in `results.json`.",
+        "",
+    ]
+    if "b1" in results:
+        lines += b1_lines(results["b1"])
+    lines += b2_lines(results["b2"])
+    if "b3" in results:
+        lines += b3_lines(results["b3"], results["b3_first_fit"])
+        lines += b4_lines(results["b3"])
+    lines += b5_lines(results["b5"])
+    with open(md_path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+    return md_path, json_path

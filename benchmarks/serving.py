@@ -1,0 +1,145 @@
+"""B5: predictions per second of a serving SavedModel, incremental vs full, side by side.
+
+`serving_default(examples=tf.string[None])` is called on batches of 1 and 256 serialized
+tf.Examples. The two models are timed in alternating rounds in one process, so drift in
+the machine's load hits both alike. The smoke size exports tiny pure-Keras models (a split
+table and a full table, same vocabulary) with the same signature; the full size loads the
+two models a MovieLens run wrote.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmarks import common
+
+BATCHES = (1, 256)
+
+
+def serialized_examples(features: Mapping[str, Sequence[str]], count: int) -> list[bytes]:
+    """`count` tf.Examples with one bytes feature per name, cycling through its tokens."""
+    import tensorflow as tf
+
+    examples = []
+    for i in range(count):
+        feature = {
+            name: tf.train.Feature(
+                bytes_list=tf.train.BytesList(value=[tokens[i % len(tokens)].encode()])
+            )
+            for name, tokens in features.items()
+        }
+        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)))
+    return [e.SerializeToString() for e in examples]
+
+
+def predictions_per_second(
+    models: Mapping[str, str], examples: Sequence[bytes], rounds: int, seconds: float
+) -> dict[str, Any]:
+    """Loads each SavedModel and times `serving_default` in alternating rounds.
+
+    Args:
+        models: label -> SavedModel directory.
+        examples: serialized tf.Examples (at least max(BATCHES)).
+        rounds: alternating rounds per batch size.
+        seconds: wall time of each model in each round.
+
+    Returns:
+        {batch: {label: median predictions/s over rounds}, "ratio_<batch>": first/second}.
+    """
+    import tensorflow as tf
+
+    serve = {
+        label: tf.saved_model.load(path).signatures["serving_default"]
+        for label, path in models.items()
+    }
+    results: dict[str, Any] = {}
+    for batch in BATCHES:
+        tensor = tf.constant(list(examples[:batch]))
+        for fn in serve.values():
+            for _ in range(20):
+                fn(examples=tensor)  # warm-up
+        rates: dict[str, list[float]] = {label: [] for label in serve}
+        for _ in range(rounds):
+            for label, fn in serve.items():
+                calls, started = 0, time.perf_counter()
+                while time.perf_counter() - started < seconds:
+                    fn(examples=tensor)
+                    calls += 1
+                rates[label].append(calls * batch / (time.perf_counter() - started))
+        medians = {label: round(common.median(r), 1) for label, r in rates.items()}
+        first, second = list(medians.values())
+        results[str(batch)] = medians
+        results[f"ratio_{batch}"] = round(first / second, 3)
+    results["load"] = common.load_average()
+    return results
+
+
+def tiny_case(levels: int, rounds: int, seconds: float) -> dict[str, Any]:
+    """Exports a split and a full tiny model with one vocabulary and times both (subprocess)."""
+    import tensorflow as tf
+
+    from components.trainer.model import AdditiveEmbeddingModel, FeatureTables, TokenToRow
+    from components.trainer.strategies import get_strategy
+
+    rng = np.random.default_rng(0)
+    tokens = [f"t{i}" for i in range(levels)]
+    old = levels - levels // 10
+
+    def export(strategy: str, directory: str) -> None:
+        table = rng.normal(0, 0.1, (levels + 1, 2)).astype(np.float32)
+        first_new = old + 1 if strategy == "split" else 1
+        layer = get_strategy(strategy).build(
+            name="f_embedding", frozen=table[:first_new], fresh=table[first_new:]
+        )
+        model = AdditiveEmbeddingModel({"f": FeatureTables(TokenToRow(tokens), layer, first_new)})
+        model({"f": tf.constant(tokens[:1])})
+        module = tf.Module()
+        module.model = model
+        spec = {"f": tf.io.FixedLenFeature([], tf.string)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"probability": model(tf.io.parse_example(serialized, spec))}
+
+        tf.saved_model.save(module, directory, signatures={"serving_default": serve})
+
+    with tempfile.TemporaryDirectory() as tmp:
+        export("split", f"{tmp}/incremental")
+        export("full", f"{tmp}/full")
+        examples = serialized_examples({"f": tokens}, max(BATCHES))
+        models = {"incremental": f"{tmp}/incremental", "full": f"{tmp}/full"}
+        return predictions_per_second(models, examples, rounds, seconds)
+
+
+def run_tiny(size: str) -> dict[str, Any]:
+    """The tiny pure-Keras serving case in a fresh process."""
+    rounds, seconds = (2, 0.2) if size == "smoke" else (5, 1.0)
+    params = {"levels": 1000, "rounds": rounds, "seconds": seconds}
+    return {"tiny": common.run_case("b5_tiny_serving", params, fresh=size == "full")}
+
+
+def run_pushed(workdir: str, size: str) -> dict[str, Any]:
+    """Times span 2's incremental candidate against its full retrain on real eval examples."""
+    import json
+    import os
+
+    import tensorflow as tf
+
+    root = os.path.join(workdir, "work")
+    with open(os.path.join(root, "runs", "span-2", "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    examples_root = os.path.join(root, "tfx", "SpanHistoryExampleGen", "examples")
+    files = sorted(tf.io.gfile.glob(os.path.join(examples_root, "*", "Split-span_eval", "*")))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(max(BATCHES))
+    examples = [record.numpy() for record in dataset]
+    models = {
+        "incremental": os.path.join(summary["model_uri"], "Format-Serving"),
+        "full": os.path.join(summary["baseline_model_uri"], "Format-Serving"),
+    }
+    rounds, seconds = (2, 0.2) if size == "smoke" else (5, 1.0)
+    return predictions_per_second(models, examples, rounds, seconds)
