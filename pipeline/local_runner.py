@@ -41,10 +41,14 @@ def log_to_file(path: str) -> None:
     absl_logging.set_verbosity(absl_logging.INFO)
 
 
+#: Runners that execute in this interpreter's environment and never stage packages.
+LOCAL_RUNNERS = ("directrunner", "direct", "fnapirunner", "bundlebaseddirectrunner")
+
+
 def uses_direct_runner(beam_args: Sequence[str]) -> bool:
-    """Whether the Beam args leave the runner at (or set it to) the DirectRunner."""
+    """Whether the Beam args leave the runner at a local one (DirectRunner, FnApiRunner)."""
     runners = [arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--runner=")]
-    return not runners or runners[-1].lower() in ("directrunner", "direct")
+    return not runners or runners[-1].lower() in LOCAL_RUNNERS
 
 
 @contextlib.contextmanager
