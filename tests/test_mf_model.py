@@ -120,3 +120,29 @@ def test_mf_needs_its_user_and_item_to_be_the_categorical_columns():
         RunConfig(data_root="/d", span=1, workdir="/w", data_spec=SPEC, model="mf")
     with pytest.raises(ConfigError, match="unknown model"):
         RunConfig(data_root="/d", span=1, workdir="/w", data_spec=SPEC, model="deep")
+
+
+@pytest.mark.parametrize("unfreeze", [False, True])
+def test_build_model_trains_the_global_bias_of_a_child_only_with_unfreeze_shared(unfreeze):
+    from components.trainer import train
+
+    settings = TrainerSettings(
+        data_spec=SPEC,
+        role=Role.INCREMENTAL,
+        strategy="masked",
+        model="mf",
+        user_column="user",
+        item_column="item",
+        unfreeze_shared=unfreeze,
+        replay_fraction=0.2 if unfreeze else 0.0,
+    )
+    parents = parent_tables()
+    model = train.build_model(settings, level_diffs(), parents, {"global_bias": GLOBAL_BIAS})
+    model.fit(mixed_batches().map(lambda x, y: (x, tf.cast(y, tf.float32))), epochs=2, verbose=0)
+    moved = model.shared_weights()["global_bias"] != GLOBAL_BIAS
+    assert moved == unfreeze
+    for name, parent in parents.items():
+        table = model.embeddings[name].full_table().numpy()
+        assert np.max(np.abs(table[: len(parent)] - parent)) == 0.0, name
+    first = train.build_model(settings, level_diffs(), None)
+    assert first.global_bias.trainable, "a model without a parent learns its global bias"

@@ -172,6 +172,8 @@ def train(
     An incremental run with a parent freezes the parent's rows and trains on the
     rows holding at least one new level only; a run without a parent (the first
     run, or the full-retrain baseline) trains every row on every training row.
+    With `unfreeze_shared`, shared weights (the `mf` global bias) train too, and
+    a `replay_fraction` of the rows without a new level is mixed back in.
 
     Args:
         settings: trainer settings.
@@ -202,8 +204,13 @@ def train(
     keras_model = build_model(settings, diffs, parent_tables, parent_shared)
 
     keep = None if parent is None else keras_model.has_new_level
+    replay_fraction = settings.replay_fraction if settings.unfreeze_shared else 0.0
     rows = data.load_rows(
-        train_patterns, tft_output.transformed_feature_spec(), spec.feature_names, keep
+        train_patterns,
+        tft_output.transformed_feature_spec(),
+        spec.feature_names,
+        keep,
+        replay_fraction,
     )
     rows_trained = data.count_rows(rows)
     rows_total = rows_trained if keep is None else count_records(train_patterns)
