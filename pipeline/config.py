@@ -78,6 +78,8 @@ class RunConfig:
     #: let shared weights (the mf global bias) train, replaying old rows.
     unfreeze_shared: bool = False
     replay_fraction: float = 0.0
+    #: a new level gets a row once seen this often (counts accumulate across runs).
+    min_count: int = 1
 
     def __post_init__(self) -> None:
         if self.span < 1:
@@ -98,6 +100,8 @@ class RunConfig:
             raise ConfigError(str(error)) from None
         if not 0.0 <= self.replay_fraction <= 1.0:
             raise ConfigError(f"--replay-fraction must be in [0, 1], got {self.replay_fraction}")
+        if self.min_count < 1:
+            raise ConfigError(f"--min-count must be 1 or more, got {self.min_count}")
         if self.replay_fraction and not self.unfreeze_shared:
             raise ConfigError("--replay-fraction needs --unfreeze-shared")
         if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
@@ -136,4 +140,5 @@ class RunConfig:
             item_column=self.item_column,
             unfreeze_shared=self.unfreeze_shared,
             replay_fraction=self.replay_fraction,
+            min_count=self.min_count,
         )

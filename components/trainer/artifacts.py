@@ -12,8 +12,9 @@ Layout (per feature):
 A table is one feature's rows; the `additive` family has one per feature, named
 after it; `mf` adds a 1-wide bias table per feature, `embeddings/<feature>_bias/`
 (same files), and its global bias, a shared weight, as `embeddings/global_bias.npy`.
-The manifest's `tables` maps each table to its feature and `shared` names the
-shared weights.
+A feature may also hold `pending.json`: levels not admitted yet (see
+`admission.py`) -> their accumulated count. The manifest's `tables` maps each
+table to its feature and `shared` names the shared weights.
 
 The SavedModel serves from exactly `concat([oov], weights)` for each feature:
 that is what the next run freezes, and what tests compare bit for bit.
@@ -33,6 +34,7 @@ import tensorflow as tf
 EMBEDDINGS_DIR = "embeddings"
 MANIFEST = "manifest.json"
 SERVING_DIR = "Format-Serving"
+PENDING = "pending.json"
 
 
 class ParentModelError(ValueError):
@@ -63,6 +65,8 @@ class ExportedEmbeddings:
     manifest: dict[str, Any]
     features: dict[str, FeatureRows]  # by table name (a feature's name for its vectors)
     shared: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: per feature, levels waiting for admission -> their accumulated count.
+    pending: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
@@ -120,8 +124,9 @@ def write_embeddings(
     manifest: Mapping[str, Any],
     features: Mapping[str, FeatureRows],
     shared: Mapping[str, np.ndarray] | None = None,
+    pending: Mapping[str, Mapping[str, int]] | None = None,
 ) -> None:
-    """Writes `embeddings/` under a Model artifact root (tables by name, shared weights)."""
+    """Writes `embeddings/` under a Model artifact root (tables, shared weights, pending)."""
     for name, rows in features.items():
         folder = _feature_dir(root, name)
         tf.io.gfile.makedirs(folder)
@@ -129,6 +134,9 @@ def write_embeddings(
             handle.write("".join(f"{escape_token(token)}\n" for token in rows.vocabulary))
         _save_npy(os.path.join(folder, "weights.npy"), rows.weights)
         _save_npy(os.path.join(folder, "oov.npy"), rows.oov)
+    for name, levels in (pending or {}).items():
+        with tf.io.gfile.GFile(os.path.join(_feature_dir(root, name), PENDING), "w") as handle:
+            json.dump(dict(levels), handle, ensure_ascii=False, sort_keys=True)
     for name, value in (shared or {}).items():
         _save_npy(_feature_dir(root, name) + ".npy", value)
     with tf.io.gfile.GFile(os.path.join(root, EMBEDDINGS_DIR, MANIFEST), "w") as handle:
@@ -165,6 +173,14 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
             name: _load_npy(_feature_dir(root, name) + ".npy")
             for name in manifest.get("shared", ())
         }
+        pending = {}
+        for name in manifest["features"]:
+            path = os.path.join(_feature_dir(root, name), PENDING)
+            if tf.io.gfile.exists(path):
+                with tf.io.gfile.GFile(path) as handle:
+                    pending[name] = {
+                        token: int(count) for token, count in json.load(handle).items()
+                    }
     except (OSError, tf.errors.OpError, ValueError, KeyError) as error:
         raise ParentModelError(f"model artifact {root} is unreadable: {error}") from error
-    return ExportedEmbeddings(manifest=manifest, features=features, shared=shared)
+    return ExportedEmbeddings(manifest=manifest, features=features, shared=shared, pending=pending)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
@@ -83,6 +84,20 @@ def _mask(features: Features, label: tf.Tensor, keep: tf.Tensor) -> tuple[Featur
         {name: tf.boolean_mask(values, keep) for name, values in features.items()},
         tf.boolean_mask(label, keep),
     )
+
+
+def count_tokens(
+    patterns: Sequence[str],
+    feature_spec: Mapping[str, tf.io.FixedLenFeature],
+    feature_names: Sequence[str],
+) -> dict[str, Counter]:
+    """How often each token of each feature appears in the examples (for level admission)."""
+    counts = {name: Counter() for name in feature_names}
+    rows = load_rows(patterns, feature_spec, feature_names).batch(4096)
+    for features, _ in rows.as_numpy_iterator():
+        for name in feature_names:
+            counts[name].update(token.decode("utf-8") for token in features[name])
+    return counts
 
 
 def count_rows(dataset: tf.data.Dataset) -> int:

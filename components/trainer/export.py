@@ -85,4 +85,5 @@ def export_trained(
         trained.manifest(),
         trained.feature_rows(),
         trained.model.shared_weights(),
+        {name: a.pending for name, a in trained.admissions.items()},
     )

@@ -42,6 +42,8 @@ class TrainerSettings:
             incremental run; they stay at the parent's value otherwise.
         replay_fraction: with `unfreeze_shared`, the fraction of old-level rows
             (picked by a hash of the row id) mixed into incremental training.
+        min_count: a new level gets a row once seen this often in the training
+            rows, adding the parent's pending count (see `admission.py`).
     """
 
     data_spec: DataSpec
@@ -58,6 +60,7 @@ class TrainerSettings:
     item_column: str = families.DEFAULT_ITEM_COLUMN
     unfreeze_shared: bool = False
     replay_fraction: float = 0.0
+    min_count: int = 1
 
     def __post_init__(self) -> None:
         if self.strategy not in REGISTRY:
@@ -70,6 +73,8 @@ class TrainerSettings:
         self.family.check(self.data_spec)
         if not 0.0 <= self.replay_fraction <= 1.0:
             raise ValueError(f"replay_fraction must be in [0, 1], got {self.replay_fraction}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be 1 or more, got {self.min_count}")
 
     @property
     def family(self) -> families.ModelFamily:

@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer import artifacts, data, levels, model
+from components.trainer import admission, artifacts, data, levels, model
 from components.trainer.distribution import distribution_strategy
 from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
 from components.trainer.strategies import get_strategy
@@ -28,6 +28,8 @@ class TrainedModel:
     rows_trained: int
     rows_total: int
     parent_uri: str | None
+    #: per feature, which new levels were admitted (empty without a parent).
+    admissions: dict[str, admission.Admission] = dataclasses.field(default_factory=dict)
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
         """Every table's rows (vectors and, for `mf`, biases) by table name."""
@@ -55,6 +57,15 @@ class TrainedModel:
                     "embedding_dim": int(self.model.embeddings[name].full_table().shape[1]),
                 }
                 for name, diff in self.diffs.items()
+            },
+            "admission": {
+                name: {
+                    "admitted": len(a.admitted),
+                    "deferred": a.deferred,
+                    "pending": len(a.pending),
+                    "min_count": self.settings.min_count,
+                }
+                for name, a in self.admissions.items()
             },
             "rows_trained": self.rows_trained,
             "rows_total": self.rows_total,
@@ -117,6 +128,45 @@ def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> d
         ]
         for f in spec.categorical
     }
+
+
+def admit_levels(
+    settings: TrainerSettings,
+    diffs: Mapping[str, levels.LevelDiff],
+    parent: artifacts.ExportedEmbeddings,
+    train_patterns: Sequence[str],
+    tft_output: tft.TFTransformOutput,
+) -> tuple[dict[str, levels.LevelDiff], dict[str, admission.Admission]]:
+    """Keeps, in each diff, only the new levels seen `min_count` times (with the parent's counts).
+
+    Returns:
+        The diffs with only admitted new levels, and each feature's admission.
+    """
+    names = settings.data_spec.feature_names
+    counts = (
+        data.count_tokens(train_patterns, tft_output.transformed_feature_spec(), names)
+        if settings.min_count > 1
+        else {name: {} for name in names}
+    )
+    admissions = {
+        name: admission.admit(
+            diffs[name].new, counts[name], parent.pending.get(name, {}), settings.min_count
+        )
+        for name in names
+    }
+    admitted = {
+        name: dataclasses.replace(diff, new=admissions[name].admitted)
+        for name, diff in diffs.items()
+    }
+    for name, decision in admissions.items():
+        logging.info(
+            "%s: admitted %d new levels, deferred %d (min count %d).",
+            name,
+            len(decision.admitted),
+            decision.deferred,
+            settings.min_count,
+        )
+    return admitted, admissions
 
 
 def count_records(patterns: Sequence[str]) -> int:
@@ -199,6 +249,9 @@ def train(
         logging.info("No previous model to extend: training every level on every row.")
 
     diffs = plan_levels(spec, current_vocabularies(tft_output, spec), parent)
+    admissions = {}
+    if parent is not None:
+        diffs, admissions = admit_levels(settings, diffs, parent, train_patterns, tft_output)
     parent_tables = None if parent is None else {n: r.table for n, r in parent.features.items()}
     parent_shared = None if parent is None else parent.shared
     keras_model = build_model(settings, diffs, parent_tables, parent_shared)
@@ -226,7 +279,9 @@ def train(
     else:
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})
-    return TrainedModel(settings, keras_model, diffs, rows_trained, rows_total, parent_uri)
+    return TrainedModel(
+        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions
+    )
 
 
 def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:

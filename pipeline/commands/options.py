@@ -65,6 +65,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="with --unfreeze-shared: fraction of old-level rows replayed (default: 0)",
     )
     parser.add_argument(
+        "--min-count",
+        type=int,
+        default=1,
+        help="a new level gets a row once seen this many times in the training rows, "
+        "counting earlier runs; until then it serves through the OOV row (default: 1)",
+    )
+    parser.add_argument(
         "--embedding-dim",
         type=int,
         default=None,
@@ -152,6 +159,7 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         item_column=args.item_column,
         unfreeze_shared=args.unfreeze_shared,
         replay_fraction=args.replay_fraction,
+        min_count=args.min_count,
     )
 
 
