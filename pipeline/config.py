@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from components.trainer import families
 from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
 from components.trainer.settings import Role, TrainerSettings
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError
@@ -76,6 +77,16 @@ class RunConfig:
     fresh_on_mismatch: bool = False
     beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS
     distribution: str = DEFAULT_DISTRIBUTION
+    #: model family (`families.REGISTRY`); the CLI's `--embedding-dim` default
+    #: is the family's `default_embedding_dim` (2 for additive, 16 for mf).
+    model: str = families.DEFAULT
+    user_column: str = families.DEFAULT_USER_COLUMN
+    item_column: str = families.DEFAULT_ITEM_COLUMN
+    #: let shared weights (the mf global bias) train, replaying old rows.
+    unfreeze_shared: bool = False
+    replay_fraction: float = 0.0
+    #: a new level gets a row once seen this often (counts accumulate across runs).
+    min_count: int = 1
 
     def __post_init__(self) -> None:
         if self.span < 1:
@@ -88,6 +99,18 @@ class RunConfig:
             raise ConfigError(f"--epochs must be 1 or more, got {self.epochs}")
         if any(f.embedding_dim < 1 for f in self.data_spec.categorical):
             raise ConfigError("--embedding-dim must be 1 or more")
+        try:
+            families.get_family(self.model, self.user_column, self.item_column).check(
+                self.data_spec
+            )
+        except (families.UnknownModelError, families.ModelFamilyError) as error:
+            raise ConfigError(str(error)) from None
+        if not 0.0 <= self.replay_fraction <= 1.0:
+            raise ConfigError(f"--replay-fraction must be in [0, 1], got {self.replay_fraction}")
+        if self.min_count < 1:
+            raise ConfigError(f"--min-count must be 1 or more, got {self.min_count}")
+        if self.replay_fraction and not self.unfreeze_shared:
+            raise ConfigError("--replay-fraction needs --unfreeze-shared")
         if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
             raise ConfigError(f"--workdir {self.workdir} exists and is not a folder")
         if os.path.realpath(self.workdir) == os.path.realpath(self.data_root):
@@ -119,4 +142,10 @@ class RunConfig:
             learning_rate=self.learning_rate,
             fresh_on_mismatch=self.fresh_on_mismatch,
             distribution=self.distribution,
+            model=self.model,
+            user_column=self.user_column,
+            item_column=self.item_column,
+            unfreeze_shared=self.unfreeze_shared,
+            replay_fraction=self.replay_fraction,
+            min_count=self.min_count,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from components.trainer import artifacts
+from components.trainer.settings import Role
 from components.trainer.train import parent_mismatch
 from pipeline import metadata
 from pipeline.config import RunConfig
@@ -33,14 +34,17 @@ def check_parent(config: RunConfig) -> str | None:
 
     Raises:
         ParentModelError: the parent's files are missing or damaged, or it has
-            other features or embedding widths (unless `fresh_on_mismatch`).
+            another model family, other features or embedding widths (unless
+            `fresh_on_mismatch`).
     """
     if not os.path.exists(config.metadata_path):
         return None
     uri = last_pushed_model_uri(metadata.open_store(config.metadata_path))
     if uri is None:
         return None
-    mismatch = parent_mismatch(config.data_spec, artifacts.read_embeddings(uri))
+    mismatch = parent_mismatch(
+        config.trainer_settings(Role.INCREMENTAL), artifacts.read_embeddings(uri)
+    )
     if mismatch and not config.fresh_on_mismatch:
         raise artifacts.ParentModelError(
             f"previous model {uri} {mismatch}; pass --fresh-on-mismatch to train a fresh "

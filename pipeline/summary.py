@@ -90,6 +90,15 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
             name: 1 + counts["old_levels"] if manifest["parent_model_uri"] else 0
             for name, counts in manifest["features"].items()
         },
+        "model": manifest.get("model_family", {"name": "additive"}),
+        "admission": {
+            name: {"admitted": counts["admitted"], "deferred": counts["deferred"]}
+            for name, counts in manifest.get("admission", {}).items()
+        },
+        "shared_weights": {
+            name: float(value)
+            for name, value in artifacts.read_embeddings(model.uri).shared.items()
+        },
     }
 
 

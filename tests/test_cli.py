@@ -43,6 +43,39 @@ def test_data_toy_writes_two_spans(tmp_path, capsys):
     assert (tmp_path / "span-1" / "toy.csv").exists() and (tmp_path / "span-2" / "toy.csv").exists()
 
 
+def test_data_movielens_writes_three_time_ordered_spans(tmp_path, capsys):
+    assert cli.main(["data", "movielens", "--out", str(tmp_path), "--spans", "3"]) == 0
+    assert "span 1: 84945 rows, span 2: 2224 rows, span 3: 12835 rows" in capsys.readouterr().out
+
+
+def test_mf_options_reach_the_trainer_settings_with_the_mf_default_dim(tmp_path):
+    args = cli.build_parser().parse_args(
+        [
+            "run",
+            "--data",
+            str(tmp_path),
+            "--span",
+            "1",
+            "--workdir",
+            str(tmp_path / "w"),
+            "--model",
+            "mf",
+            "--unfreeze-shared",
+            "--replay-fraction",
+            "0.1",
+            "--min-count",
+            "3",
+        ]
+    )
+    settings = options.run_config(args, args.data, 1, args.workdir).trainer_settings(
+        Role.INCREMENTAL
+    )
+    assert settings.model == "mf" and settings.family.name == "mf"
+    assert {f.embedding_dim for f in settings.data_spec.categorical} == {16}
+    assert settings.unfreeze_shared and settings.replay_fraction == 0.1
+    assert settings.min_count == 3
+
+
 def test_beam_args_replace_the_defaults_of_the_same_flag_and_append_the_rest():
     args = cli.build_parser().parse_args(
         [

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from components.trainer import artifacts
+from components.trainer.settings import Role, TrainerSettings
 from components.trainer.train import check_parent
 from transforms.features import DataSpec
 
@@ -57,7 +58,19 @@ def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
 def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, message):
     root = exported(tmp_path)
     with pytest.raises(artifacts.ParentModelError, match=message):
-        check_parent(spec, artifacts.read_embeddings(root), root)
+        check_parent(settings(spec), artifacts.read_embeddings(root), root)
+
+
+def settings(spec: DataSpec, **kwargs) -> TrainerSettings:
+    return TrainerSettings(data_spec=spec, role=Role.INCREMENTAL, strategy="split", **kwargs)
+
+
+def test_a_parent_of_another_model_family_is_refused(tmp_path):
+    root = exported(tmp_path)
+    spec = DataSpec.build(["level", "user"], "label", "id")
+    mf = settings(spec, model="mf", user_column="user", item_column="level")
+    with pytest.raises(artifacts.ParentModelError, match="is model .*additive.*asks for .*mf"):
+        check_parent(mf, artifacts.read_embeddings(root), root)
 
 
 def test_column_names_that_would_escape_a_folder_are_refused():

@@ -9,7 +9,7 @@ from components.trainer.levels import diff_levels
 from components.trainer.model import AdditiveEmbeddingModel, build_tables
 from components.trainer.strategies import get_strategy
 from transforms.features import DataSpec
-from transforms.preprocessing import transformed_label_key
+from transforms.preprocessing import ROW_ID_KEY, transformed_label_key
 
 SPEC = DataSpec.build(["item", "user"], "label", "id")
 ROWS = [  # (item, user, label, holds a new level)
@@ -24,8 +24,9 @@ ROWS = [  # (item, user, label, holds a new level)
 
 def write_transformed(path: str) -> None:
     with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for item, user, label, _ in ROWS:
+        for index, (item, user, label, _) in enumerate(ROWS):
             feature = {
+                ROW_ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"r%d" % index])),
                 "item": tf.train.Feature(bytes_list=tf.train.BytesList(value=[item.encode()])),
                 "user": tf.train.Feature(bytes_list=tf.train.BytesList(value=[user.encode()])),
                 transformed_label_key(): tf.train.Feature(
@@ -41,6 +42,7 @@ FEATURE_SPEC = {
     "item": tf.io.FixedLenFeature([], tf.string),
     "user": tf.io.FixedLenFeature([], tf.string),
     transformed_label_key(): tf.io.FixedLenFeature([], tf.int64),
+    ROW_ID_KEY: tf.io.FixedLenFeature([], tf.string),
 }
 
 
@@ -75,3 +77,28 @@ def test_a_pattern_matching_no_file_is_an_error(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no example files match"):
         data.list_files([str(tmp_path / "nothing-*")])
+
+
+def test_replay_adds_the_old_level_rows_picked_by_the_hash_of_their_id(tmp_path):
+    path = str(tmp_path / "part.gz")
+    write_transformed(path)
+    model = model_with_parent()
+    ids = tf.constant([f"r{i}" for i in range(len(ROWS))])
+    picked = data.replayed(ids, 0.5).numpy().tolist()
+    expected = [(i, u, y) for (i, u, y, new), pick in zip(ROWS, picked, strict=True) if new or pick]
+    for _ in range(2):  # the same rows every time
+        rows = data.load_rows(
+            [path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, replay_fraction=0.5
+        )
+        assert all(set(f) == {"item", "user"} for f, _ in rows)
+        kept = [(f["item"].numpy().decode(), f["user"].numpy().decode(), int(y)) for f, y in rows]
+        assert kept == expected
+    everything = data.load_rows([path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, 1.0)
+    assert data.count_rows(everything) == len(ROWS)
+    assert not data.replayed(ids, 0.0).numpy().any()
+
+
+def test_replay_samples_about_its_fraction_of_many_ids():
+    ids = tf.constant([f"row-{i}" for i in range(20_000)])
+    share = float(tf.reduce_mean(tf.cast(data.replayed(ids, 0.1), tf.float32)))
+    assert 0.09 < share < 0.11

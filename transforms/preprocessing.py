@@ -15,6 +15,8 @@ import tensorflow_transform as tft
 from transforms.features import DataSpec
 
 LABEL_KEY = "label"
+#: the row id, passed through so the Trainer can sample replay rows by its hash.
+ROW_ID_KEY = "_row_id"
 VOCABULARY_FORMAT = "tfrecord_gzip"
 
 
@@ -31,8 +33,8 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         custom_config: `{"data_spec": DataSpec.to_dict()}` from the pipeline.
 
     Returns:
-        The categorical tokens under their own names (shape [batch]) and the label
-        as int64 under `label`.
+        The categorical tokens under their own names (shape [batch]), the label
+        as int64 under `label` and the row id under `_row_id`.
     """
     spec = DataSpec.from_dict(custom_config["data_spec"])
     outputs: dict[str, tf.Tensor] = {}
@@ -47,4 +49,5 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         )
         outputs[feature.name] = tokens
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
+    outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])
     return outputs

@@ -6,7 +6,15 @@ Layout (per feature):
                                      as \\\\, \\n or \\r so any token fits on its line)
     embeddings/<feature>/weights.npy [vocab_size, dim] float32, row i = token i
     embeddings/<feature>/oov.npy     [dim] float32, the OOV row
-    embeddings/manifest.json         strategy, dims, level counts, rows trained, parent
+    embeddings/manifest.json         strategy, model family, tables, dims, level counts,
+                                     rows trained, parent
+
+A table is one feature's rows; the `additive` family has one per feature, named
+after it; `mf` adds a 1-wide bias table per feature, `embeddings/<feature>_bias/`
+(same files), and its global bias, a shared weight, as `embeddings/global_bias.npy`.
+A feature may also hold `pending.json`: levels not admitted yet (see
+`admission.py`) -> their accumulated count. The manifest's `tables` maps each
+table to its feature and `shared` names the shared weights.
 
 The SavedModel serves from exactly `concat([oov], weights)` for each feature:
 that is what the next run freezes, and what tests compare bit for bit.
@@ -26,6 +34,7 @@ import tensorflow as tf
 EMBEDDINGS_DIR = "embeddings"
 MANIFEST = "manifest.json"
 SERVING_DIR = "Format-Serving"
+PENDING = "pending.json"
 
 
 class ParentModelError(ValueError):
@@ -54,7 +63,10 @@ class FeatureRows:
 @dataclasses.dataclass(frozen=True)
 class ExportedEmbeddings:
     manifest: dict[str, Any]
-    features: dict[str, FeatureRows]
+    features: dict[str, FeatureRows]  # by table name (a feature's name for its vectors)
+    shared: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: per feature, levels waiting for admission -> their accumulated count.
+    pending: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
@@ -108,9 +120,13 @@ def _load_npy(path: str) -> np.ndarray:
 
 
 def write_embeddings(
-    root: str, manifest: Mapping[str, Any], features: Mapping[str, FeatureRows]
+    root: str,
+    manifest: Mapping[str, Any],
+    features: Mapping[str, FeatureRows],
+    shared: Mapping[str, np.ndarray] | None = None,
+    pending: Mapping[str, Mapping[str, int]] | None = None,
 ) -> None:
-    """Writes `embeddings/` under a Model artifact root."""
+    """Writes `embeddings/` under a Model artifact root (tables, shared weights, pending)."""
     for name, rows in features.items():
         folder = _feature_dir(root, name)
         tf.io.gfile.makedirs(folder)
@@ -118,6 +134,11 @@ def write_embeddings(
             handle.write("".join(f"{escape_token(token)}\n" for token in rows.vocabulary))
         _save_npy(os.path.join(folder, "weights.npy"), rows.weights)
         _save_npy(os.path.join(folder, "oov.npy"), rows.oov)
+    for name, levels in (pending or {}).items():
+        with tf.io.gfile.GFile(os.path.join(_feature_dir(root, name), PENDING), "w") as handle:
+            json.dump(dict(levels), handle, ensure_ascii=False, sort_keys=True)
+    for name, value in (shared or {}).items():
+        _save_npy(_feature_dir(root, name) + ".npy", value)
     with tf.io.gfile.GFile(os.path.join(root, EMBEDDINGS_DIR, MANIFEST), "w") as handle:
         json.dump(dict(manifest), handle, indent=2, sort_keys=True)
 
@@ -133,7 +154,7 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
         with tf.io.gfile.GFile(manifest_path) as handle:
             manifest = json.load(handle)
         features = {}
-        for name in manifest["features"]:
+        for name in manifest.get("tables", manifest["features"]):
             folder = _feature_dir(root, name)
             with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt")) as handle:
                 vocabulary = tuple(unescape_token(line) for line in handle.read().split("\n")[:-1])
@@ -148,6 +169,18 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
                     f"match {len(vocabulary)} vocabulary tokens"
                 )
             features[name] = rows
+        shared = {
+            name: _load_npy(_feature_dir(root, name) + ".npy")
+            for name in manifest.get("shared", ())
+        }
+        pending = {}
+        for name in manifest["features"]:
+            path = os.path.join(_feature_dir(root, name), PENDING)
+            if tf.io.gfile.exists(path):
+                with tf.io.gfile.GFile(path) as handle:
+                    pending[name] = {
+                        token: int(count) for token, count in json.load(handle).items()
+                    }
     except (OSError, tf.errors.OpError, ValueError, KeyError) as error:
         raise ParentModelError(f"model artifact {root} is unreadable: {error}") from error
-    return ExportedEmbeddings(manifest=manifest, features=features)
+    return ExportedEmbeddings(manifest=manifest, features=features, shared=shared, pending=pending)

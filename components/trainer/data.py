@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
 
-from transforms.preprocessing import transformed_label_key
+from transforms.preprocessing import ROW_ID_KEY, transformed_label_key
 
 Features = dict[str, tf.Tensor]
 #: Maps a batch of features to a bool vector: keep the row or not.
 RowFilter = Callable[[Mapping[str, tf.Tensor]], tf.Tensor]
+#: replay sampling resolution: a row is replayed if its id's bucket is below fraction * this.
+REPLAY_BUCKETS = 1_000_000
+
+
+def replayed(row_ids: tf.Tensor, fraction: float) -> tf.Tensor:
+    """Marks a deterministic `fraction` of rows, by a hash of their id (same rows every run)."""
+    threshold = int(round(fraction * REPLAY_BUCKETS))
+    return tf.strings.to_hash_bucket_fast(row_ids, REPLAY_BUCKETS) < threshold
 
 
 def list_files(patterns: Sequence[str]) -> list[str]:
@@ -26,6 +35,7 @@ def load_rows(
     feature_spec: Mapping[str, tf.io.FixedLenFeature],
     feature_names: Sequence[str],
     keep: RowFilter | None = None,
+    replay_fraction: float = 0.0,
 ) -> tf.data.Dataset:
     """Reads transformed examples as unbatched (features, label) rows.
 
@@ -34,17 +44,30 @@ def load_rows(
         feature_spec: the transformed feature spec (from TFTransformOutput).
         feature_names: categorical features to keep.
         keep: optional filter; only rows it marks True are returned.
+        replay_fraction: with `keep`, also return this fraction of the rows it
+            drops, picked by `replayed` on the row id.
 
     Returns:
         A cached dataset of ({feature: string token}, int64 label) rows.
     """
     label_key = transformed_label_key()
-    spec = {name: feature_spec[name] for name in (*feature_names, label_key)}
+    replay = keep is not None and replay_fraction > 0
+    read = (*feature_names, label_key, *((ROW_ID_KEY,) if replay else ()))
+    spec = {name: feature_spec[name] for name in read}
 
     def parse(serialized: tf.Tensor) -> tuple[Features, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, spec)
         label = tf.reshape(parsed.pop(label_key), [-1])
-        return {name: tf.reshape(parsed[name], [-1]) for name in feature_names}, label
+        names = (*feature_names, *((ROW_ID_KEY,) if replay else ()))
+        return {name: tf.reshape(parsed[name], [-1]) for name in names}, label
+
+    def filter_rows(features: Features, label: tf.Tensor) -> tuple[Features, tf.Tensor]:
+        features = dict(features)
+        row_ids = features.pop(ROW_ID_KEY, None)
+        flags = keep(features)
+        if row_ids is not None:
+            flags = flags | replayed(row_ids, replay_fraction)
+        return _mask(features, label, flags)
 
     dataset = (
         tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
@@ -52,10 +75,7 @@ def load_rows(
         .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     )
     if keep is not None:
-        dataset = dataset.map(
-            lambda features, label: _mask(features, label, keep(features)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        dataset = dataset.map(filter_rows, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.unbatch().cache()
 
 
@@ -64,6 +84,20 @@ def _mask(features: Features, label: tf.Tensor, keep: tf.Tensor) -> tuple[Featur
         {name: tf.boolean_mask(values, keep) for name, values in features.items()},
         tf.boolean_mask(label, keep),
     )
+
+
+def count_tokens(
+    patterns: Sequence[str],
+    feature_spec: Mapping[str, tf.io.FixedLenFeature],
+    feature_names: Sequence[str],
+) -> dict[str, Counter]:
+    """How often each token of each feature appears in the examples (for level admission)."""
+    counts = {name: Counter() for name in feature_names}
+    rows = load_rows(patterns, feature_spec, feature_names).batch(4096)
+    for features, _ in rows.as_numpy_iterator():
+        for name in feature_names:
+            counts[name].update(token.decode("utf-8") for token in features[name])
+    return counts
 
 
 def count_rows(dataset: tf.data.Dataset) -> int:

@@ -8,7 +8,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.trainer import artifacts
-from components.trainer.model import AdditiveEmbeddingModel
+from components.trainer.model import EmbeddingModel
 from components.trainer.train import TrainedModel
 
 PREDICTION_KEY = "probability"
@@ -22,7 +22,7 @@ class ServingModule(tf.Module):
 
     def __init__(
         self,
-        model: AdditiveEmbeddingModel,
+        model: EmbeddingModel,
         tft_output: tft.TFTransformOutput,
         serving_features: Sequence[str],
     ) -> None:
@@ -81,5 +81,9 @@ def export_trained(
     module = ServingModule(trained.model, tft_output, serving_features)
     export_serving_model(module, serving_model_dir)
     artifacts.write_embeddings(
-        artifacts.model_root(serving_model_dir), trained.manifest(), trained.feature_rows()
+        artifacts.model_root(serving_model_dir),
+        trained.manifest(),
+        trained.feature_rows(),
+        trained.model.shared_weights(),
+        {name: a.pending for name, a in trained.admissions.items()},
     )

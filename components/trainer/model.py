@@ -1,9 +1,11 @@
-"""The model family: per-feature embeddings summed into one logit.
+"""The models: embedding tables looked up by token, combined into one logit.
 
 Each categorical feature's token is mapped to a row by the model's own
-append-only vocabulary (unseen tokens go to the OOV row), the row's vector is
-summed over its dimensions, and the features' sums add up to the logit, as in
-the seed post. The only weights are the embedding rows.
+append-only vocabulary (unseen tokens go to the OOV row). A model holds one or
+more tables per feature, each built by the run's strategy, so every table's
+old rows freeze the same way. `AdditiveEmbeddingModel` sums every row's vector
+into the logit, as in the seed post; `MatrixFactorizationModel` takes the dot
+product of a user and an item vector plus per-level biases and a global bias.
 """
 
 from __future__ import annotations
@@ -38,12 +40,22 @@ class TokenToRow(keras.layers.Layer):
 
 
 @dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """One embedding table: its name, the feature whose rows it holds, and its width."""
+
+    name: str
+    feature: str
+    dim: int
+
+
+@dataclasses.dataclass(frozen=True)
 class FeatureTables:
-    """One feature's lookup and embedding layers, and where its new rows start."""
+    """One table's lookup and embedding layers, its feature, and where its new rows start."""
 
     lookup: TokenToRow
     embedding: EmbeddingTable
     first_new_row: int
+    feature: str
 
 
 def initial_rows(
@@ -81,29 +93,65 @@ def build_tables(
     parent_tables: Mapping[str, np.ndarray] | None,
     seed: int,
 ) -> dict[str, FeatureTables]:
-    """Builds every feature's lookup and embedding layer with `strategy`."""
+    """Builds one table per feature (named after it) with `strategy`."""
+    specs = [TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical]
+    return build_table_set(specs, diffs, strategy, parent_tables, seed)
+
+
+def build_table_set(
+    specs: Sequence[TableSpec],
+    diffs: Mapping[str, LevelDiff],
+    strategy: EmbeddingStrategy,
+    parent_tables: Mapping[str, np.ndarray] | None,
+    seed: int,
+) -> dict[str, FeatureTables]:
+    """Builds every table in `specs` with `strategy`; tables of one feature share a lookup.
+
+    Args:
+        specs: the tables, in model order.
+        diffs: each feature's level diff.
+        strategy: builds every table, so each freezes its old rows the same way.
+        parent_tables: the parent's tables by table name, or None.
+        seed: seeds the fresh rows (table k uses seed + k).
+
+    Returns:
+        The tables by name.
+    """
+    lookups: dict[str, TokenToRow] = {}
     tables = {}
-    for index, feature in enumerate(spec.categorical):
-        diff = diffs[feature.name]
-        parent = None if parent_tables is None else parent_tables[feature.name]
-        frozen, fresh = initial_rows(diff, feature.embedding_dim, parent, seed + index)
-        tables[feature.name] = FeatureTables(
-            lookup=TokenToRow(diff.merged, name=f"{feature.name}_rows"),
-            embedding=strategy.build(name=f"{feature.name}_embedding", frozen=frozen, fresh=fresh),
+    for index, table in enumerate(specs):
+        diff = diffs[table.feature]
+        if table.feature not in lookups:
+            lookups[table.feature] = TokenToRow(diff.merged, name=f"{table.feature}_rows")
+        parent = None if parent_tables is None else parent_tables[table.name]
+        frozen, fresh = initial_rows(diff, table.dim, parent, seed + index)
+        tables[table.name] = FeatureTables(
+            lookup=lookups[table.feature],
+            embedding=strategy.build(name=f"{table.name}_embedding", frozen=frozen, fresh=fresh),
             first_new_row=frozen.shape[0],
+            feature=table.feature,
         )
     return tables
 
 
-class AdditiveEmbeddingModel(keras.Model):
-    """sigmoid(sum over features of sum over dims of the feature's embedding row)."""
+class EmbeddingModel(keras.Model):
+    """What every model family shares: token lookups, tables, the new-level flag, training.
+
+    Subclasses define `call`. `embeddings` maps table names to tables and
+    `table_features` each table to its feature.
+    """
 
     def __init__(self, tables: Mapping[str, FeatureTables], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.feature_names = tuple(tables)
-        self.lookups = {name: t.lookup for name, t in tables.items()}
+        self.feature_names = tuple(dict.fromkeys(t.feature for t in tables.values()))
+        self.lookups = {t.feature: t.lookup for t in tables.values()}
         self.embeddings = {name: t.embedding for name, t in tables.items()}
-        self.first_new_rows = {name: t.first_new_row for name, t in tables.items()}
+        self.table_features = {name: t.feature for name, t in tables.items()}
+        self.first_new_rows = {t.feature: t.first_new_row for t in tables.values()}
+
+    def shared_weights(self) -> dict[str, np.ndarray]:
+        """Weights outside the tables, by name (exported as `embeddings/<name>.npy`)."""
+        return {}
 
     def compile(self, optimizer: str | keras.optimizers.Optimizer = "rmsprop", **kwargs) -> None:
         """Compiles, then lets every table refuse an optimizer that would move its frozen rows.
@@ -146,6 +194,10 @@ class AdditiveEmbeddingModel(keras.Model):
         self.train_function = tf.function(one_step, reduce_retracing=True, autograph=False)
         return self.train_function
 
+
+class AdditiveEmbeddingModel(EmbeddingModel):
+    """sigmoid(sum over features of sum over dims of the feature's embedding row)."""
+
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
         logit = tf.add_n(
             [
@@ -154,6 +206,62 @@ class AdditiveEmbeddingModel(keras.Model):
             ]
         )
         return tf.sigmoid(logit)
+
+
+class SharedScalar(keras.layers.Layer):
+    """One scalar weight shared by every row (the global bias); frozen unless `trainable`."""
+
+    def __init__(self, value: float, trainable: bool, **kwargs) -> None:
+        super().__init__(trainable=trainable, **kwargs)
+        self.value = self.add_weight(
+            name="value",
+            shape=(),
+            initializer=keras.initializers.Constant(np.float32(value)),
+            trainable=trainable,
+        )
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return self.value + tf.zeros_like(inputs)
+
+
+class MatrixFactorizationModel(EmbeddingModel):
+    """sigmoid(<user_vec, item_vec> + user_bias + item_bias + global_bias).
+
+    The biases are 1-wide tables built by the same strategy as the vectors, so an
+    old level's bias freezes exactly like its vector.
+    """
+
+    GLOBAL_BIAS = "global_bias"
+
+    def __init__(
+        self,
+        tables: Mapping[str, FeatureTables],
+        user: str,
+        item: str,
+        global_bias: SharedScalar,
+        **kwargs,
+    ) -> None:
+        super().__init__(tables, **kwargs)
+        self.user, self.item = user, item
+        self.global_bias = global_bias
+
+    @staticmethod
+    def bias_table(feature: str) -> str:
+        """The name of a feature's 1-wide bias table."""
+        return f"{feature}_bias"
+
+    def shared_weights(self) -> dict[str, np.ndarray]:
+        return {self.GLOBAL_BIAS: self.global_bias.value.numpy()}
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        rows = self.rows(features)
+        user, item = rows[self.user], rows[self.item]
+        dot = tf.reduce_sum(self.embeddings[self.user](user) * self.embeddings[self.item](item), -1)
+        biases = (
+            self.embeddings[self.bias_table(self.user)](user)[:, 0]
+            + self.embeddings[self.bias_table(self.item)](item)[:, 0]
+        )
+        return tf.sigmoid(dot + biases + self.global_bias(dot))
 
 
 def compile_model(model: keras.Model, learning_rate: float) -> None:

@@ -7,6 +7,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from components.trainer import families
 from components.trainer.distribution import DEFAULT, check_distribution
 from components.trainer.strategies import REGISTRY, UnknownStrategyError
 from transforms.features import DataSpec
@@ -34,6 +35,15 @@ class TrainerSettings:
         fresh_on_mismatch: train a fresh model (no parent) when the parent has
             other features or embedding widths, instead of failing.
         distribution: name of the `tf.distribute` strategy (see `distribution.py`).
+        model: registry name of the model family (see `families.py`).
+        user_column: the user feature of the `mf` family.
+        item_column: the item feature of the `mf` family.
+        unfreeze_shared: let shared weights (the `mf` global bias) train in an
+            incremental run; they stay at the parent's value otherwise.
+        replay_fraction: with `unfreeze_shared`, the fraction of old-level rows
+            (picked by a hash of the row id) mixed into incremental training.
+        min_count: a new level gets a row once seen this often in the training
+            rows, adding the parent's pending count (see `admission.py`).
     """
 
     data_spec: DataSpec
@@ -45,6 +55,12 @@ class TrainerSettings:
     seed: int = 0
     fresh_on_mismatch: bool = False
     distribution: str = DEFAULT
+    model: str = families.DEFAULT
+    user_column: str = families.DEFAULT_USER_COLUMN
+    item_column: str = families.DEFAULT_ITEM_COLUMN
+    unfreeze_shared: bool = False
+    replay_fraction: float = 0.0
+    min_count: int = 1
 
     def __post_init__(self) -> None:
         if self.strategy not in REGISTRY:
@@ -54,6 +70,20 @@ class TrainerSettings:
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
         check_distribution(self.distribution)
+        self.family.check(self.data_spec)
+        if not 0.0 <= self.replay_fraction <= 1.0:
+            raise ValueError(f"replay_fraction must be in [0, 1], got {self.replay_fraction}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be 1 or more, got {self.min_count}")
+
+    @property
+    def family(self) -> families.ModelFamily:
+        """The model family these settings select.
+
+        Raises:
+            families.UnknownModelError: for a name not in the registry.
+        """
+        return families.get_family(self.model, self.user_column, self.item_column)
 
     def to_custom_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)

@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer import artifacts, data, levels, model
+from components.trainer import admission, artifacts, data, levels, model
 from components.trainer.distribution import distribution_strategy
 from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
 from components.trainer.strategies import get_strategy
@@ -23,24 +23,30 @@ class TrainedModel:
     """A fitted model and what the run did, for export and the manifest."""
 
     settings: TrainerSettings
-    model: model.AdditiveEmbeddingModel
+    model: model.EmbeddingModel
     diffs: dict[str, levels.LevelDiff]
     rows_trained: int
     rows_total: int
     parent_uri: str | None
+    #: per feature, which new levels were admitted (empty without a parent).
+    admissions: dict[str, admission.Admission] = dataclasses.field(default_factory=dict)
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
+        """Every table's rows (vectors and, for `mf`, biases) by table name."""
         return {
             name: artifacts.FeatureRows.from_table(
-                diff.merged, self.model.embeddings[name].full_table().numpy()
+                self.diffs[self.model.table_features[name]].merged, table.full_table().numpy()
             )
-            for name, diff in self.diffs.items()
+            for name, table in self.model.embeddings.items()
         }
 
     def manifest(self) -> dict[str, Any]:
         return {
             "role": self.settings.role.value,
             "strategy": self.settings.strategy,
+            "model_family": self.settings.family.describe(),
+            "tables": dict(self.model.table_features),
+            "shared": sorted(self.model.shared_weights()),
             "data_spec": self.settings.data_spec.to_dict(),
             "features": {
                 name: {
@@ -52,28 +58,46 @@ class TrainedModel:
                 }
                 for name, diff in self.diffs.items()
             },
+            "admission": {
+                name: {
+                    "admitted": len(a.admitted),
+                    "deferred": a.deferred,
+                    "pending": len(a.pending),
+                    "min_count": self.settings.min_count,
+                }
+                for name, a in self.admissions.items()
+            },
             "rows_trained": self.rows_trained,
             "rows_total": self.rows_total,
             "parent_model_uri": self.parent_uri,
         }
 
 
-def parent_mismatch(spec: DataSpec, parent: artifacts.ExportedEmbeddings) -> str | None:
-    """How a parent's features or embedding widths differ from this run's (None if alike)."""
-    expected = {f.name: f.embedding_dim for f in spec.categorical}
+#: what a manifest written before model families existed describes.
+LEGACY_FAMILY = {"name": "additive"}
+
+
+def parent_mismatch(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings) -> str | None:
+    """How a parent's model family, tables or widths differ from this run's (None if alike)."""
+    family = settings.family
+    expected_family = family.describe()
+    found_family = parent.manifest.get("model_family", LEGACY_FAMILY)
+    if found_family != expected_family:
+        return f"is model {found_family}, this run asks for {expected_family}"
+    expected = {t.name: t.dim for t in family.table_specs(settings.data_spec)}
     found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
     if expected == found:
         return None
     return f"has features/dims {found}, this run asks for {expected}"
 
 
-def check_parent(spec: DataSpec, parent: artifacts.ExportedEmbeddings, uri: str) -> None:
-    """Refuses a parent whose features or embedding widths differ from this run's.
+def check_parent(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings, uri: str) -> None:
+    """Refuses a parent whose family, features or embedding widths differ from this run's.
 
     Raises:
         artifacts.ParentModelError: naming the parent artifact and the mismatch.
     """
-    mismatch = parent_mismatch(spec, parent)
+    mismatch = parent_mismatch(settings, parent)
     if mismatch:
         raise artifacts.ParentModelError(
             f"previous model {uri} {mismatch}; pass --fresh-on-mismatch to train a fresh "
@@ -106,6 +130,45 @@ def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> d
     }
 
 
+def admit_levels(
+    settings: TrainerSettings,
+    diffs: Mapping[str, levels.LevelDiff],
+    parent: artifacts.ExportedEmbeddings,
+    train_patterns: Sequence[str],
+    tft_output: tft.TFTransformOutput,
+) -> tuple[dict[str, levels.LevelDiff], dict[str, admission.Admission]]:
+    """Keeps, in each diff, only the new levels seen `min_count` times (with the parent's counts).
+
+    Returns:
+        The diffs with only admitted new levels, and each feature's admission.
+    """
+    names = settings.data_spec.feature_names
+    counts = (
+        data.count_tokens(train_patterns, tft_output.transformed_feature_spec(), names)
+        if settings.min_count > 1
+        else {name: {} for name in names}
+    )
+    admissions = {
+        name: admission.admit(
+            diffs[name].new, counts[name], parent.pending.get(name, {}), settings.min_count
+        )
+        for name in names
+    }
+    admitted = {
+        name: dataclasses.replace(diff, new=admissions[name].admitted)
+        for name, diff in diffs.items()
+    }
+    for name, decision in admissions.items():
+        logging.info(
+            "%s: admitted %d new levels, deferred %d (min count %d).",
+            name,
+            len(decision.admitted),
+            decision.deferred,
+            settings.min_count,
+        )
+    return admitted, admissions
+
+
 def count_records(patterns: Sequence[str]) -> int:
     files = data.list_files(patterns)
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
@@ -116,25 +179,34 @@ def build_model(
     settings: TrainerSettings,
     diffs: Mapping[str, levels.LevelDiff],
     parent_tables: Mapping[str, np.ndarray] | None,
-) -> model.AdditiveEmbeddingModel:
+    parent_shared: Mapping[str, np.ndarray] | None = None,
+) -> model.EmbeddingModel:
     """Builds and compiles the model under the settings' `tf.distribute` strategy.
 
     Variables and the optimizer are created in the strategy's scope, so `fit`
     then runs replicated (Keras keeps the strategy the model was built under).
 
     Args:
-        settings: trainer settings.
+        settings: trainer settings (the model family, strategy and seed).
         diffs: each feature's level diff.
-        parent_tables: the parent's tables to freeze, or None.
+        parent_tables: the parent's tables to freeze (by table name), or None.
+        parent_shared: the parent's shared weights (e.g. the `mf` global bias), or None.
 
     Returns:
         The compiled model.
     """
+    family = settings.family
+    # Shared weights train in a model without a parent; with one, only if asked.
+    train_shared = parent_tables is None or settings.unfreeze_shared
     with distribution_strategy(settings.distribution).scope():
-        tables = model.build_tables(
-            settings.data_spec, diffs, get_strategy(settings.strategy), parent_tables, settings.seed
+        tables = model.build_table_set(
+            family.table_specs(settings.data_spec),
+            diffs,
+            get_strategy(settings.strategy),
+            parent_tables,
+            settings.seed,
         )
-        keras_model = model.AdditiveEmbeddingModel(tables)
+        keras_model = family.build(tables, parent_shared, train_shared)
         model.compile_model(keras_model, settings.learning_rate)
     return keras_model
 
@@ -150,6 +222,8 @@ def train(
     An incremental run with a parent freezes the parent's rows and trains on the
     rows holding at least one new level only; a run without a parent (the first
     run, or the full-retrain baseline) trains every row on every training row.
+    With `unfreeze_shared`, shared weights (the `mf` global bias) train too, and
+    a `replay_fraction` of the rows without a new level is mixed back in.
 
     Args:
         settings: trainer settings.
@@ -164,23 +238,32 @@ def train(
     parent = None
     if parent_uri is not None and settings.role is Role.INCREMENTAL:
         parent = artifacts.read_embeddings(parent_uri)
-        if settings.fresh_on_mismatch and parent_mismatch(spec, parent):
+        if settings.fresh_on_mismatch and parent_mismatch(settings, parent):
             logging.warning("Previous model %s does not fit: training a fresh model.", parent_uri)
             parent, parent_uri = None, None
         else:
-            check_parent(spec, parent, parent_uri)
+            check_parent(settings, parent, parent_uri)
             logging.info("Extending previous model %s", parent_uri)
     if parent is None:
         parent_uri = None
         logging.info("No previous model to extend: training every level on every row.")
 
     diffs = plan_levels(spec, current_vocabularies(tft_output, spec), parent)
+    admissions = {}
+    if parent is not None:
+        diffs, admissions = admit_levels(settings, diffs, parent, train_patterns, tft_output)
     parent_tables = None if parent is None else {n: r.table for n, r in parent.features.items()}
-    keras_model = build_model(settings, diffs, parent_tables)
+    parent_shared = None if parent is None else parent.shared
+    keras_model = build_model(settings, diffs, parent_tables, parent_shared)
 
     keep = None if parent is None else keras_model.has_new_level
+    replay_fraction = settings.replay_fraction if settings.unfreeze_shared else 0.0
     rows = data.load_rows(
-        train_patterns, tft_output.transformed_feature_spec(), spec.feature_names, keep
+        train_patterns,
+        tft_output.transformed_feature_spec(),
+        spec.feature_names,
+        keep,
+        replay_fraction,
     )
     rows_trained = data.count_rows(rows)
     rows_total = rows_trained if keep is None else count_records(train_patterns)
@@ -196,16 +279,23 @@ def train(
     else:
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})
-    return TrainedModel(settings, keras_model, diffs, rows_trained, rows_total, parent_uri)
+    return TrainedModel(
+        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions
+    )
 
 
 def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:
-    """Asserts that every parent row survived training bit for bit.
+    """Asserts that every parent row (and shared weight, unless unfrozen) survived bit for bit.
 
     Raises:
-        AssertionError: naming the feature whose old rows moved.
+        AssertionError: naming the table or shared weight that moved.
     """
     for name, rows in parent.features.items():
         table = trained.model.embeddings[name].full_table().numpy()
         if not np.array_equal(table[: rows.table.shape[0]], rows.table):
             raise AssertionError(f"old rows of {name!r} moved during training")
+    if trained.settings.unfreeze_shared:
+        return
+    for name, value in trained.model.shared_weights().items():
+        if not np.array_equal(value, parent.shared[name]):
+            raise AssertionError(f"shared weight {name!r} moved during training")

@@ -15,6 +15,7 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from components.trainer import families
     from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from components.trainer.distribution import FACTORIES
     from components.trainer.strategies import INCREMENTAL
@@ -33,7 +34,49 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--id", dest="id_column", default=DEFAULT_ID, help="unique row id column (default: id)"
     )
-    parser.add_argument("--embedding-dim", type=int, default=2)
+    parser.add_argument(
+        "--model",
+        default=families.DEFAULT,
+        choices=tuple(families.REGISTRY),
+        help="model family: additive (sum of embeddings) or mf (user x item factorization "
+        "with biases) (default: additive)",
+    )
+    parser.add_argument(
+        "--user-col",
+        dest="user_column",
+        default=families.DEFAULT_USER_COLUMN,
+        help="mf: the user column (default: userId)",
+    )
+    parser.add_argument(
+        "--item-col",
+        dest="item_column",
+        default=families.DEFAULT_ITEM_COLUMN,
+        help="mf: the item column (default: movieId)",
+    )
+    parser.add_argument(
+        "--unfreeze-shared",
+        action="store_true",
+        help="let shared weights (the mf global bias) train in an incremental run",
+    )
+    parser.add_argument(
+        "--replay-fraction",
+        type=float,
+        default=0.0,
+        help="with --unfreeze-shared: fraction of old-level rows replayed (default: 0)",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=int,
+        default=1,
+        help="a new level gets a row once seen this many times in the training rows, "
+        "counting earlier runs; until then it serves through the OOV row (default: 1)",
+    )
+    parser.add_argument(
+        "--embedding-dim",
+        type=int,
+        default=None,
+        help="embedding width (default: 2 for additive, 16 for mf)",
+    )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.01)
@@ -85,12 +128,16 @@ def resolve_path(path: str) -> str:
 
 def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
     """Builds the RunConfig from parsed run options."""
+    from components.trainer import families
     from pipeline.config import DEFAULT_BEAM_ARGS, GateConfig, RunConfig, merge_beam_args
     from pipeline.errors import ConfigError
     from transforms.features import DataSpec
 
     try:
-        spec = DataSpec.build(args.categorical, args.label, args.id_column, args.embedding_dim)
+        dim = args.embedding_dim
+        if dim is None:
+            dim = families.get_family(args.model).default_embedding_dim
+        spec = DataSpec.build(args.categorical, args.label, args.id_column, dim)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return RunConfig(
@@ -107,6 +154,12 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         fresh_on_mismatch=args.fresh_on_mismatch,
         beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
         distribution=args.distribution,
+        model=args.model,
+        user_column=args.user_column,
+        item_column=args.item_column,
+        unfreeze_shared=args.unfreeze_shared,
+        replay_fraction=args.replay_fraction,
+        min_count=args.min_count,
     )
 
 

@@ -11,6 +11,8 @@ from components.ingest.csv_rows import span_dir
 
 #: Span boundaries (UTC): span 1 is before the first, span k+1 from boundary k on.
 DEFAULT_BOUNDARIES = ("2014-01-01",)
+#: boundaries by number of spans: 3 spans are before 2014, 2014, and 2015 on.
+SPAN_BOUNDARIES = {2: DEFAULT_BOUNDARIES, 3: ("2014-01-01", "2015-01-01")}
 COLUMNS = ("id", "userId", "movieId", "title", "rating", "timestamp", "liked")
 
 

@@ -1,0 +1,63 @@
+"""The two-run pipeline on MovieLens with the `mf` family (user x item with biases)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from components.trainer import artifacts
+from pipeline.data.movielens import write_movielens
+from tests import pipeline_checks as checks
+from transforms.features import DataSpec
+
+SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
+MF = ["--model", "mf", "--user-col", "userId", "--item-col", "movieId", "--embedding-dim", "8"]
+
+
+@pytest.fixture(scope="module")
+def mf_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("movielens-mf")
+    data, workdir = str(root / "data"), str(root / "work")
+    write_movielens(data)
+    summaries = checks.run_spans(data, workdir, (1, 2), "split", MF)
+    return {"data": data, "summaries": summaries}
+
+
+def serving_dir(model_uri: str) -> str:
+    return os.path.join(model_uri, artifacts.SERVING_DIR)
+
+
+@pytest.mark.slow
+def test_mf_keeps_every_old_vector_and_bias_and_the_global_bias_by_token(mf_runs):
+    first, second = mf_runs["summaries"]
+    changes = checks.max_change_by_token(first["model_uri"], second["model_uri"])
+    assert changes == {"userId": 0.0, "movieId": 0.0, "userId_bias": 0.0, "movieId_bias": 0.0}
+    parent = artifacts.read_embeddings(first["model_uri"])
+    child = artifacts.read_embeddings(second["model_uri"])
+    assert child.manifest["model_family"]["name"] == "mf"
+    assert child.features["movieId"].weights.shape[1] == 8
+    assert child.features["movieId_bias"].weights.shape[1] == 1
+    assert child.shared["global_bias"] == parent.shared["global_bias"]
+    assert second["features"]["movieId"]["new_levels"] > 1000
+
+
+@pytest.mark.slow
+def test_mf_predicts_bit_identically_on_rows_with_only_old_levels(mf_runs):
+    first, second = mf_runs["summaries"]
+    old = {
+        name: set(artifacts.read_embeddings(first["model_uri"]).features[name].vocabulary)
+        for name in SPEC.feature_names
+    }
+    rows = [
+        row
+        for row in checks.csv_rows(mf_runs["data"], 2)
+        if all(row[name] in tokens for name, tokens in old.items())
+    ]
+    assert len(rows) > 100
+    examples = checks.to_examples(rows, SPEC)
+    before = checks.predict(serving_dir(first["model_uri"]), examples)
+    after = checks.predict(serving_dir(second["model_uri"]), examples)
+    assert np.array_equal(before, after)
+    assert second["metrics"]["candidate"]["overall"]["auc"] > 0.5
