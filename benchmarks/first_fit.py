@@ -59,6 +59,7 @@ def fit_case(autograph: bool, rows: int, batch: int) -> dict[str, Any]:
                     fresh=rng.normal(0, 0.05, (len(tokens), 2)).astype(np.float32),
                 ),
                 1,
+                name,
             )
             for name, tokens in vocab.items()
         }

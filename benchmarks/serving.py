@@ -96,7 +96,9 @@ def tiny_case(levels: int, rounds: int, seconds: float) -> dict[str, Any]:
         layer = get_strategy(strategy).build(
             name="f_embedding", frozen=table[:first_new], fresh=table[first_new:]
         )
-        model = AdditiveEmbeddingModel({"f": FeatureTables(TokenToRow(tokens), layer, first_new)})
+        model = AdditiveEmbeddingModel(
+            {"f": FeatureTables(TokenToRow(tokens), layer, first_new, "f")}
+        )
         model({"f": tf.constant(tokens[:1])})
         module = tf.Module()
         module.model = model
