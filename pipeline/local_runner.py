@@ -72,6 +72,29 @@ def no_tfx_sdist(beam_args: Sequence[str]) -> Iterator[None]:
         yield
 
 
+#: Runner of BeamDagRunner's own orchestration pipeline (one ParDo per component).
+ORCHESTRATION_RUNNER = "FnApiRunner"
+
+
+@contextlib.contextmanager
+def orchestration_runner(runner: str = ORCHESTRATION_RUNNER) -> Iterator[None]:
+    """Makes `runner` Beam's default runner while BeamDagRunner orchestrates.
+
+    BeamDagRunner builds its orchestration pipeline with a bare `beam.Pipeline()`,
+    so it gets Beam's default runner: DirectRunner, which in Beam 2.74 first tries
+    the Prism runner and downloads its binary from GitHub (a network call at run
+    time; offline it fails, then falls back). Passing it options instead switches
+    TFX to its legacy runner, which cannot pickle our components. Only pipelines
+    that name no runner see this default; each component's Beam args name theirs.
+    """
+    from unittest import mock
+
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    with mock.patch.object(StandardOptions, "DEFAULT_RUNNER", runner):
+        yield
+
+
 def run_pipeline(config: RunConfig) -> None:
     """Runs the pipeline for `config.span` with BeamDagRunner."""
     from tfx import v1 as tfx
@@ -81,7 +104,7 @@ def run_pipeline(config: RunConfig) -> None:
 
     os.makedirs(config.workdir, exist_ok=True)
     metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
-    with no_tfx_sdist(config.beam_args):
+    with no_tfx_sdist(config.beam_args), orchestration_runner():
         BeamDagRunner().run(create_pipeline(config, metadata))
 
 

@@ -14,6 +14,7 @@ from components.trainer.strategies.base import fresh_rows
 from pipeline import cli, metadata
 from pipeline.config import PIPELINE_NAME
 from pipeline.data.toy import write_toy
+from pipeline.local_runner import LOG_FILE
 from pipeline.pipeline import NodeIds
 from pipeline.report import write_report
 from tests import pipeline_checks as checks
@@ -144,3 +145,14 @@ def test_report_draws_the_exported_rows_and_the_movement_from_the_parent(toy_run
     counts = report.drawn["probabilities.png"].counts
     assert counts["overall"] == second["metrics"]["candidate"]["overall"]["examples"]
     assert counts["old_level_rows"] == 0
+
+
+def test_runs_make_no_download_attempt_for_beams_prism_runner(toy_runs):
+    # Beam 2.74's DirectRunner downloads the Prism runner from GitHub when a
+    # pipeline names no runner, as BeamDagRunner's orchestration pipeline does.
+    for span in (1, 2):
+        log = pathlib.Path(toy_runs["workdir"], "runs", f"span-{span}", LOG_FILE)
+        text = log.read_text(encoding="utf-8")
+        assert "Running pipeline with PrismRunner" not in text
+        assert "Downloading prism" not in text
+        assert "incremental_trainer" in text  # the log is the run's, not an empty file
