@@ -12,16 +12,29 @@ import sys
 from collections.abc import Sequence
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `newlevels` parser.
+
+    Args:
+        only: give the options of this command only (None: of every command).
+            Some commands' defaults come from registries that import TensorFlow
+            (several seconds), which `newlevels --help` and the other commands skip.
+    """
     from pipeline.commands import COMMANDS
 
     parser = argparse.ArgumentParser(prog="newlevels", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         sub = subparsers.add_parser(command.NAME, help=command.HELP)
-        command.add_arguments(sub)
+        if only is None or only == command.NAME:
+            command.add_arguments(sub)
         sub.set_defaults(execute=command.execute)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str:
+    """The subcommand named in `argv` ("" if none): options precede it only as flags."""
+    return next((arg for arg in argv if not arg.startswith("-")), "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(only=chosen_command(argv)).parse_args(argv)
     from pipeline.errors import PipelineRunError, user_facing
 
     try:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -113,3 +115,26 @@ def test_every_command_has_the_scale_out_options():
         args = parser.parse_args([*argv, "--beam-arg=--runner=SparkRunner"])
         assert args.beam_args == ["--runner=SparkRunner"]
         assert args.distribution == "default"
+
+
+def test_top_level_help_and_light_commands_do_not_import_tensorflow():
+    # `newlevels --help` should answer at once; run's options import TensorFlow.
+    code = (
+        "import sys\n"
+        "from pipeline import cli\n"
+        "for argv in (['--help'], ['data', '--help']):\n"
+        "    try:\n"
+        "        cli.main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, e.code\n"
+        "print('TF', 'tensorflow' in sys.modules)\n"
+        "try:\n"
+        "    cli.main(['run', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('TF', 'tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert [line for line in out if line.startswith("TF ")] == ["TF False", "TF True"]
