@@ -70,10 +70,10 @@ def test_mf_options_reach_the_trainer_settings_with_the_mf_default_dim(tmp_path)
     settings = options.run_config(args, args.data, 1, args.workdir).trainer_settings(
         Role.INCREMENTAL
     )
-    assert settings.model == "mf" and settings.family.name == "mf"
+    assert settings.options.model == "mf" and settings.family.name == "mf"
     assert {f.embedding_dim for f in settings.data_spec.categorical} == {16}
-    assert settings.unfreeze_shared and settings.replay_fraction == 0.1
-    assert settings.min_count == 3
+    assert settings.options.unfreeze_shared and settings.options.replay_fraction == 0.1
+    assert settings.options.min_count == 3
 
 
 def test_beam_args_replace_the_defaults_of_the_same_flag_and_append_the_rest():
@@ -100,7 +100,7 @@ def test_beam_args_replace_the_defaults_of_the_same_flag_and_append_the_rest():
     )
     assert config.data_root == "gs://bucket/data"
     assert os.path.isabs(config.workdir)
-    assert {config.trainer_settings(role).distribution for role in Role} == {"mirrored"}
+    assert {config.trainer_settings(role).options.distribution for role in Role} == {"mirrored"}
 
 
 def test_every_command_has_the_scale_out_options():
