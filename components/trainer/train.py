@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer import admission, artifacts, data, levels, model
+from components.trainer import admission, artifacts, data, families, levels, model
 from components.trainer.distribution import distribution_strategy
 from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
 from components.trainer.strategies import get_strategy
@@ -30,6 +30,8 @@ class TrainedModel:
     parent_uri: str | None
     #: per feature, which new levels were admitted (empty without a parent).
     admissions: dict[str, admission.Admission] = dataclasses.field(default_factory=dict)
+    #: passes over the training rows (`TrainingOptions.epochs_for`).
+    epochs: int = 0
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
         """Every table's rows (vectors and, for `mf`, biases) by table name."""
@@ -69,19 +71,16 @@ class TrainedModel:
             },
             "rows_trained": self.rows_trained,
             "rows_total": self.rows_total,
+            "epochs": self.epochs,
             "parent_model_uri": self.parent_uri,
         }
-
-
-#: what a manifest written before model families existed describes.
-LEGACY_FAMILY = {"name": "additive"}
 
 
 def parent_mismatch(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings) -> str | None:
     """How a parent's model family, tables or widths differ from this run's (None if alike)."""
     family = settings.family
     expected_family = family.describe()
-    found_family = parent.manifest.get("model_family", LEGACY_FAMILY)
+    found_family = parent.manifest.get("model_family", families.LEGACY_FAMILY)
     if found_family != expected_family:
         return f"is model {found_family}, this run asks for {expected_family}"
     expected = {t.name: t.dim for t in family.table_specs(settings.data_spec)}
@@ -281,7 +280,7 @@ def train(
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})
     return TrainedModel(
-        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions
+        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions, epochs
     )
 
 
