@@ -6,10 +6,12 @@ import dataclasses
 import os
 
 from components.trainer import families
+from components.trainer.export import slice_keys
 from components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError
 from pipeline.errors import ConfigError
 from transforms.features import DataSpec
+from transforms.preprocessing import LABEL_KEY, ROW_ID_KEY
 
 PIPELINE_NAME = "newlevels"
 #: Beam args of a one-machine run; `merge_beam_args` lets a user's flags replace them.
@@ -56,6 +58,39 @@ def merge_beam_args(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tuple[
     return (*(arg for arg in defaults if beam_flag(arg) not in given), *extra)
 
 
+def check_reserved_columns(spec: DataSpec, family: families.ModelFamily) -> None:
+    """Refuses a column named like a key the pipeline writes itself.
+
+    Reserved: the transform's row-id passthrough (`_row_id`), the Evaluator's
+    slice flags (`new_level`, `new_level_<feature>`), the model family's own
+    tables and shared weights (`<feature>_bias`, `global_bias` for mf) and, for
+    a categorical column, the transform's label key (`label`; the label column
+    itself may be called that).
+
+    Raises:
+        ConfigError: naming the column and the flag that set it.
+    """
+    reserved = {
+        ROW_ID_KEY: "the transform passes the row id through under it",
+        **{key: "an Evaluator slice flag" for key in slice_keys(spec.feature_names)},
+        **{
+            name: f"a table or weight of --model {family.name}"
+            for name in family.reserved_names(spec)
+        },
+    }
+    categorical_only = {LABEL_KEY: "the transform writes the label under it"}
+    columns = [
+        *(("--categorical", name, {**reserved, **categorical_only}) for name in spec.feature_names),
+        ("--label", spec.label, reserved),
+        ("--id", spec.id_column, reserved),
+    ]
+    for flag, name, names in columns:
+        if name in names:
+            raise ConfigError(
+                f"{flag} column {name!r} is reserved ({names[name]}): rename the column"
+            )
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """One run of the pipeline on span `span` of the data under `data_root`.
@@ -97,6 +132,7 @@ class RunConfig:
             self.options.family.check(self.data_spec)
         except families.ModelFamilyError as error:
             raise ConfigError(str(error)) from None
+        check_reserved_columns(self.data_spec, self.options.family)
         if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
             raise ConfigError(f"--workdir {self.workdir} exists and is not a folder")
         if os.path.realpath(self.workdir) == os.path.realpath(self.data_root):
