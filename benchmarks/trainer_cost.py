@@ -73,7 +73,10 @@ def run(workdir: str, repeats: int) -> dict[str, Any]:
         trained = train(run_config.trainer_settings(kind), patterns, tft_output, parent)
         return time.perf_counter() - started, trained
 
-    result: dict[str, Any] = {"epochs": run_config.epochs, "batch_size": run_config.batch_size}
+    result: dict[str, Any] = {
+        "epochs": run_config.options.epochs,
+        "batch_size": run_config.options.batch_size,
+    }
     for role in roles:
         warm, trained = call(role)
         result[role] = {

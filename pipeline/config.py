@@ -6,11 +6,12 @@ import dataclasses
 import os
 
 from components.trainer import families
-from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
-from components.trainer.settings import Role, TrainerSettings
+from components.trainer.export import slice_keys
+from components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError
 from pipeline.errors import ConfigError
 from transforms.features import DataSpec
+from transforms.preprocessing import LABEL_KEY, ROW_ID_KEY
 
 PIPELINE_NAME = "newlevels"
 #: Beam args of a one-machine run; `merge_beam_args` lets a user's flags replace them.
@@ -57,36 +58,66 @@ def merge_beam_args(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tuple[
     return (*(arg for arg in defaults if beam_flag(arg) not in given), *extra)
 
 
+def check_reserved_columns(spec: DataSpec, family: families.ModelFamily) -> None:
+    """Refuses a column named like a key the pipeline writes itself.
+
+    Reserved: the transform's row-id passthrough (`_row_id`), the Evaluator's
+    slice flags (`new_level`, `new_level_<feature>`), the model family's own
+    tables and shared weights (`<feature>_bias`, `global_bias` for mf) and, for
+    a categorical column, the transform's label key (`label`; the label column
+    itself may be called that).
+
+    Raises:
+        ConfigError: naming the column and the flag that set it.
+    """
+    reserved = {
+        ROW_ID_KEY: "the transform passes the row id through under it",
+        **{key: "an Evaluator slice flag" for key in slice_keys(spec.feature_names)},
+        **{
+            name: f"a table or weight of --model {family.name}"
+            for name in family.reserved_names(spec)
+        },
+    }
+    categorical_only = {LABEL_KEY: "the transform writes the label under it"}
+    columns = [
+        *(("--categorical", name, {**reserved, **categorical_only}) for name in spec.feature_names),
+        ("--label", spec.label, reserved),
+        ("--id", spec.id_column, reserved),
+    ]
+    for flag, name, names in columns:
+        if name in names:
+            raise ConfigError(
+                f"{flag} column {name!r} is reserved ({names[name]}): rename the column"
+            )
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """One run of the pipeline on span `span` of the data under `data_root`."""
+    """One run of the pipeline on span `span` of the data under `data_root`.
+
+    Attributes:
+        data_root: the folder holding `span-N/` folders of CSV files.
+        span: the span this run ingests.
+        workdir: where the run writes (pipeline root, MLMD, serving, summaries).
+        data_spec: the columns.
+        strategy: the incremental Trainer's embedding strategy.
+        options: the training options both Trainers get.
+        gate: when the candidate is blessed.
+        promote_baseline_on_reject: push the full retrain when the candidate is
+            rejected (and the baseline reaches gate.min_auc); the next run then
+            extends it.
+        beam_args: Beam options of ExampleGen, Transform and the Evaluator.
+    """
 
     data_root: str
     span: int
     workdir: str
     data_spec: DataSpec
     strategy: str = "split"
-    epochs: int = 2
-    batch_size: int = 64
-    learning_rate: float = 0.01
+    options: TrainingOptions = TrainingOptions()
     gate: GateConfig = GateConfig()
-    #: push the full retrain when the candidate is rejected (and the baseline
-    #: reaches gate.min_auc); the next run then extends it.
     promote_baseline_on_reject: bool = False
-    #: train a fresh model when the previous one has other features or dims.
-    fresh_on_mismatch: bool = False
     beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS
-    distribution: str = DEFAULT_DISTRIBUTION
-    #: model family (`families.REGISTRY`); the CLI's `--embedding-dim` default
-    #: is the family's `default_embedding_dim` (2 for additive, 16 for mf).
-    model: str = families.DEFAULT
-    user_column: str = families.DEFAULT_USER_COLUMN
-    item_column: str = families.DEFAULT_ITEM_COLUMN
-    #: let shared weights (the mf global bias) train, replaying old rows.
-    unfreeze_shared: bool = False
-    replay_fraction: float = 0.0
-    #: a new level gets a row once seen this often (counts accumulate across runs).
-    min_count: int = 1
 
     def __post_init__(self) -> None:
         if self.span < 1:
@@ -95,22 +126,13 @@ class RunConfig:
             raise UnknownStrategyError(
                 f"unknown strategy {self.strategy!r}: choose one of {', '.join(INCREMENTAL)}"
             )
-        if self.epochs < 1:
-            raise ConfigError(f"--epochs must be 1 or more, got {self.epochs}")
         if any(f.embedding_dim < 1 for f in self.data_spec.categorical):
             raise ConfigError("--embedding-dim must be 1 or more")
         try:
-            families.get_family(self.model, self.user_column, self.item_column).check(
-                self.data_spec
-            )
-        except (families.UnknownModelError, families.ModelFamilyError) as error:
+            self.options.family.check(self.data_spec)
+        except families.ModelFamilyError as error:
             raise ConfigError(str(error)) from None
-        if not 0.0 <= self.replay_fraction <= 1.0:
-            raise ConfigError(f"--replay-fraction must be in [0, 1], got {self.replay_fraction}")
-        if self.min_count < 1:
-            raise ConfigError(f"--min-count must be 1 or more, got {self.min_count}")
-        if self.replay_fraction and not self.unfreeze_shared:
-            raise ConfigError("--replay-fraction needs --unfreeze-shared")
+        check_reserved_columns(self.data_spec, self.options.family)
         if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
             raise ConfigError(f"--workdir {self.workdir} exists and is not a folder")
         if os.path.realpath(self.workdir) == os.path.realpath(self.data_root):
@@ -133,19 +155,6 @@ class RunConfig:
         return os.path.join(self.workdir, "runs", f"span-{self.span}")
 
     def trainer_settings(self, role: Role) -> TrainerSettings:
-        return TrainerSettings(
-            data_spec=self.data_spec,
-            role=role,
-            strategy=self.strategy if role is Role.INCREMENTAL else "full",
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            fresh_on_mismatch=self.fresh_on_mismatch,
-            distribution=self.distribution,
-            model=self.model,
-            user_column=self.user_column,
-            item_column=self.item_column,
-            unfreeze_shared=self.unfreeze_shared,
-            replay_fraction=self.replay_fraction,
-            min_count=self.min_count,
-        )
+        """The settings of the Trainer of `role` (the full retrain uses strategy `full`)."""
+        strategy = self.strategy if role is Role.INCREMENTAL else "full"
+        return TrainerSettings(self.data_spec, role, strategy, self.options)

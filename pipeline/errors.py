@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.ingest.csv_rows import DataError
 from components.trainer.artifacts import ParentModelError
 from components.trainer.distribution import UnknownDistributionError
+from components.trainer.settings import TrainingOptionsError
 from components.trainer.strategies import UnknownStrategyError
 
 
@@ -28,6 +29,7 @@ USER_ERRORS = (
     UnknownDistributionError,
     ConfigError,
     ReportInputError,
+    TrainingOptionsError,
 )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow_model_analysis as tfma
 
 from components.evaluation.metrics import BASELINE, CANDIDATE
 from components.trainer.export import (
-    NEW_LEVEL_KEY,
     PREDICTION_KEY,
     SLICE_SIGNATURE,
     TRANSFORM_SIGNATURE,
+    slice_keys,
 )
 from pipeline.config import GateConfig
 
@@ -27,11 +29,21 @@ def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
     )
 
 
-def eval_config(label_key: str, gate: GateConfig) -> tfma.EvalConfig:
+def eval_config(label_key: str, gate: GateConfig, feature_names: Sequence[str]) -> tfma.EvalConfig:
     """The Evaluator's config.
 
     The candidate's `slice_features` signature marks rows holding a level it
-    added, so the slices follow the candidate's own notion of "new".
+    added (`new_level`), and rows whose level of each feature it added
+    (`new_level_<feature>`), so the slices follow the candidate's own notion of
+    "new".
+
+    Args:
+        label_key: the label column.
+        gate: the blessing thresholds (on the overall slice only).
+        feature_names: the categorical features, each sliced on its own flag.
+
+    Returns:
+        The EvalConfig.
     """
     common = {
         "signature_name": "serving_default",
@@ -54,7 +66,10 @@ def eval_config(label_key: str, gate: GateConfig) -> tfma.EvalConfig:
                 **common,
             ),
         ],
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[NEW_LEVEL_KEY])],
+        slicing_specs=[
+            tfma.SlicingSpec(),
+            *(tfma.SlicingSpec(feature_keys=[key]) for key in slice_keys(feature_names)),
+        ],
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[

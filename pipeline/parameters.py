@@ -57,7 +57,9 @@ def plain_values(config: RunConfig) -> RunValues:
         data_root=config.data_root,
         range_config=span_range(config.span),
         incremental_trainer_config=config.trainer_settings(Role.INCREMENTAL).to_custom_config(),
-        eval_config=eval_config(config.data_spec.label, config.gate),
+        eval_config=eval_config(
+            config.data_spec.label, config.gate, config.data_spec.feature_names
+        ),
     )
 
 

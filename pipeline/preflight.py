@@ -45,7 +45,7 @@ def check_parent(config: RunConfig) -> str | None:
     mismatch = parent_mismatch(
         config.trainer_settings(Role.INCREMENTAL), artifacts.read_embeddings(uri)
     )
-    if mismatch and not config.fresh_on_mismatch:
+    if mismatch and not config.options.fresh_on_mismatch:
         raise artifacts.ParentModelError(
             f"previous model {uri} {mismatch}; pass --fresh-on-mismatch to train a fresh "
             "full model instead, or use a new workdir"

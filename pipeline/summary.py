@@ -11,9 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from components.evaluation.metrics import BASELINE, CANDIDATE, SLICES, read_slice_metrics
+from components.evaluation.metrics import (
+    BASELINE,
+    CANDIDATE,
+    FEATURE_SLICES,
+    SLICES,
+    read_feature_slice_metrics,
+    read_slice_metrics,
+)
 from components.trainer import artifacts
-from pipeline import metadata
+from pipeline import metadata, predictions
 from pipeline.config import RunConfig
 from pipeline.pipeline import NodeIds
 
@@ -39,6 +46,16 @@ def old_rows_max_abs_change(model_uri: str, parent_uri: str) -> dict[str, float]
 
 def _old_rows_change(model_uri: str, parent_uri: str | None) -> dict[str, float] | None:
     return None if parent_uri is None else old_rows_max_abs_change(model_uri, parent_uri)
+
+
+def _old_rows_predictions(
+    config: RunConfig, model_uri: str, parent_uri: str | None, evaluated: bool
+) -> dict[str, float | int] | None:
+    """The candidate against its parent on the evaluation rows with only old levels."""
+    if parent_uri is None or not evaluated:
+        return None
+    rows = predictions.span_eval_rows(config.data_root, config.span, config.data_spec)
+    return predictions.old_level_prediction_change(model_uri, parent_uri, rows)
 
 
 def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any]:
@@ -68,6 +85,7 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         },
         "rows_trained": manifest["rows_trained"],
         "rows_total": manifest["rows_total"],
+        "epochs": manifest.get("epochs"),
         "metrics": read_slice_metrics(evaluation.uri if evaluation else None),
         "blessed": bool(metadata.custom_value(blessing, "blessed")),
         "pushed": pushed,
@@ -95,6 +113,12 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
             name: {"admitted": counts["admitted"], "deferred": counts["deferred"]}
             for name, counts in manifest.get("admission", {}).items()
         },
+        "metrics_by_feature": read_feature_slice_metrics(
+            evaluation.uri if evaluation else None, config.data_spec.feature_names
+        ),
+        "old_level_rows_prediction_change": _old_rows_predictions(
+            config, model.uri, manifest["parent_model_uri"], evaluation is not None
+        ),
         "shared_weights": {
             name: float(value)
             for name, value in artifacts.read_embeddings(model.uri).shared.items()
@@ -134,7 +158,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"rows trained: {summary['rows_trained']} of {summary['rows_total']} span training rows",
+        f"rows trained: {summary['rows_trained']} of {summary['rows_total']} span training rows"
+        + (f", {summary['epochs']} epochs" if summary.get("epochs") else ""),
         *(
             [f"old rows max |change| by token: {summary['old_rows_max_abs_change']}"]
             if summary["old_rows_max_abs_change"] is not None
@@ -148,6 +173,21 @@ def format_summary(summary: dict[str, Any]) -> str:
         cand, base = metrics[CANDIDATE][name], metrics[BASELINE][name]
         rows = "-" if cand["examples"] is None else str(cand["examples"])
         lines.append(f"{name:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+    by_feature = summary.get("metrics_by_feature", {})
+    for feature in by_feature.get(CANDIDATE, {}):
+        for name in FEATURE_SLICES:
+            cand = by_feature[CANDIDATE][feature][name]
+            base = by_feature[BASELINE][feature][name]
+            rows = "-" if cand["examples"] is None else str(cand["examples"])
+            label = f"{name.split('_')[0]} {feature}"
+            lines.append(f"{label:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+    change = summary.get("old_level_rows_prediction_change")
+    if change is not None:
+        lines.append(
+            f"old-level rows: max |candidate - parent| prediction {change['max_abs']} "
+            f"over {change['rows']} rows"
+            + (" (the parent's predictions, bit for bit)" if change["max_abs"] == 0.0 else "")
+        )
     gate = summary["gate"]
     lines += [
         "",

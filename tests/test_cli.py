@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from components.trainer.settings import Role
+from components.trainer.settings import Role, TrainerSettings, TrainingOptions, TrainingOptionsError
 from pipeline import cli
 from pipeline.commands import demo, options
 from pipeline.errors import ConfigError
+from transforms.features import DataSpec
 
 
 def test_demo_never_empties_a_folder_it_did_not_make(tmp_path):
@@ -72,10 +74,10 @@ def test_mf_options_reach_the_trainer_settings_with_the_mf_default_dim(tmp_path)
     settings = options.run_config(args, args.data, 1, args.workdir).trainer_settings(
         Role.INCREMENTAL
     )
-    assert settings.model == "mf" and settings.family.name == "mf"
+    assert settings.options.model == "mf" and settings.family.name == "mf"
     assert {f.embedding_dim for f in settings.data_spec.categorical} == {16}
-    assert settings.unfreeze_shared and settings.replay_fraction == 0.1
-    assert settings.min_count == 3
+    assert settings.options.unfreeze_shared and settings.options.replay_fraction == 0.1
+    assert settings.options.min_count == 3
 
 
 def test_beam_args_replace_the_defaults_of_the_same_flag_and_append_the_rest():
@@ -102,7 +104,7 @@ def test_beam_args_replace_the_defaults_of_the_same_flag_and_append_the_rest():
     )
     assert config.data_root == "gs://bucket/data"
     assert os.path.isabs(config.workdir)
-    assert {config.trainer_settings(role).distribution for role in Role} == {"mirrored"}
+    assert {config.trainer_settings(role).options.distribution for role in Role} == {"mirrored"}
 
 
 def test_every_command_has_the_scale_out_options():
@@ -138,3 +140,33 @@ def test_top_level_help_and_light_commands_do_not_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert [line for line in out if line.startswith("TF ")] == ["TF False", "TF True"]
+
+
+def test_incremental_epochs_default_to_epochs_and_apply_only_to_a_run_with_a_parent(tmp_path):
+    def options_for(*extra: str):
+        argv = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+        args = cli.build_parser().parse_args([*argv, *extra])
+        return options.run_config(args, args.data, 1, args.workdir).options
+
+    same = options_for("--epochs", "3")
+    assert same.incremental_epochs is None
+    assert {same.epochs_for(role, parent) for role in Role for parent in (True, False)} == {3}
+    apart = options_for("--incremental-epochs", "7")
+    assert apart.epochs_for(Role.INCREMENTAL, extends_parent=True) == 7
+    assert apart.epochs_for(Role.INCREMENTAL, extends_parent=False) == 2
+    assert apart.epochs_for(Role.FULL, extends_parent=True) == 2
+
+
+def test_trainer_settings_round_trip_through_a_flat_custom_config_and_refuse_unknown_keys():
+    spec = DataSpec.build(["userId", "movieId"], "liked", "id", 16)
+    settings = TrainerSettings(
+        spec,
+        Role.INCREMENTAL,
+        "masked",
+        TrainingOptions(incremental_epochs=5, model="mf", unfreeze_shared=True, min_count=2),
+    )
+    config = settings.to_custom_config()
+    assert config["incremental_epochs"] == 5 and config["model"] == "mf"  # flat keys
+    assert TrainerSettings.from_custom_config(json.loads(json.dumps(config))) == settings
+    with pytest.raises(TrainingOptionsError, match="unknown trainer config keys: epoch"):
+        TrainerSettings.from_custom_config({**config, "epoch": 3})

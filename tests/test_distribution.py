@@ -9,7 +9,7 @@ import tensorflow as tf
 from components.trainer import train
 from components.trainer.distribution import UnknownDistributionError, is_chief
 from components.trainer.levels import diff_levels
-from components.trainer.settings import Role, TrainerSettings
+from components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from components.trainer.strategies import INCREMENTAL
 from tests.test_strategies import NEW, OLD, SPEC, mixed_batches, parent_tables
 
@@ -19,8 +19,7 @@ def settings(strategy: str, distribution: str) -> TrainerSettings:
         data_spec=SPEC,
         role=Role.INCREMENTAL,
         strategy=strategy,
-        learning_rate=0.05,
-        distribution=distribution,
+        options=TrainingOptions(learning_rate=0.05, distribution=distribution),
     )
 
 

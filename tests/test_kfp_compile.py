@@ -14,7 +14,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
 from tfx.proto import range_config_pb2
 
-from components.trainer.settings import TrainerSettings
+from components.trainer.settings import TrainerSettings, TrainingOptions
 from pipeline import cli, parameters
 from pipeline.commands import kfp
 from pipeline.pipeline import NodeIds, create_pipeline
@@ -23,6 +23,31 @@ IMAGE = "europe-docker.pkg.dev/project/repo/newlevels:0.1.0"
 ROOT = "gs://bucket/newlevels"
 BLESSING_RESOLVER = f"{NodeIds.PARENT_RESOLVER}-model-blessing-resolver"
 MODEL_RESOLVER = f"{NodeIds.PARENT_RESOLVER}-model-resolver"
+MF_OPTIONS = [
+    "--model",
+    "mf",
+    "--user-col",
+    "userId",
+    "--item-col",
+    "movieId",
+    "--unfreeze-shared",
+    "--replay-fraction",
+    "0.1",
+    "--min-count",
+    "2",
+    "--incremental-epochs",
+    "5",
+]
+#: the training options MF_OPTIONS give (the rest keep their defaults).
+MF_TRAINING = TrainingOptions(
+    model="mf",
+    user_column="userId",
+    item_column="movieId",
+    unfreeze_shared=True,
+    replay_fraction=0.1,
+    min_count=2,
+    incremental_epochs=5,
+)
 RUN_OPTIONS = [
     "--pipeline-root",
     ROOT,
@@ -34,6 +59,7 @@ RUN_OPTIONS = [
     "0.6",
     "--beam-arg=--runner=DataflowRunner",
     "--beam-arg=--direct_num_workers=4",
+    *MF_OPTIONS,
 ]
 BEAM_ARGS = ["--direct_running_mode=in_memory", "--runner=DataflowRunner", "--direct_num_workers=4"]
 
@@ -151,9 +177,24 @@ def test_runtime_parameters_are_pipeline_inputs_wired_to_whole_properties(compil
         json.loads(defaults[parameters.INCREMENTAL_TRAINER_CONFIG])
     )
     assert trainer.strategy == "constrained"
+    # The mf options travel in the runtime parameter; the full retrain's constant
+    # custom_config holds the same options (one model family per run).
+    assert trainer.options == MF_TRAINING
+    assert {f.embedding_dim for f in trainer.data_spec.categorical} == {16}
+    full_config = spec.root.dag.tasks[NodeIds.FULL_TRAINER].inputs.parameters["custom_config"]
+    full = TrainerSettings.from_custom_config(
+        json.loads(full_config.runtime_value.constant.string_value)
+    )
+    assert full.strategy == "full" and full.options == MF_TRAINING
     gate = json_format.Parse(defaults[parameters.EVAL_CONFIG], tfma.EvalConfig())
     threshold = gate.metrics_specs[0].metrics[2].per_slice_thresholds[0].threshold
     assert threshold.value_threshold.lower_bound.value == pytest.approx(0.6)
+    assert [list(s.feature_keys) for s in gate.slicing_specs] == [
+        [],
+        ["new_level"],
+        ["new_level_userId"],
+        ["new_level_movieId"],
+    ]
 
 
 def test_compiled_spec_holds_no_local_machine_path(compiled, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from components.evaluation.metrics import read_slice_metrics
+from components.trainer import artifacts
 from pipeline import cli, metadata
 from pipeline.data.toy import write_toy
 from pipeline.pipeline import NodeIds
@@ -30,9 +31,9 @@ def rejected_history(tmp_path_factory):
     data, workdir = str(root / "data"), str(root / "work")
     write_toy(data, boundaries=THREE_SPANS)
     summaries = [
-        run(data, workdir, 1),
+        run(data, workdir, 1, "--incremental-epochs", "3"),
         run(data, workdir, 2, "--min-auc", "0.999"),
-        run(data, workdir, 3),
+        run(data, workdir, 3, "--incremental-epochs", "3"),
     ]
     return workdir, summaries
 
@@ -48,6 +49,14 @@ def test_a_rejected_candidate_is_never_a_parent(rejected_history):
     assert third["parent_model_uri"] == first["model_uri"]
     # span 3 extends span 1's model, so span 2's levels are new again
     assert third["features"]["level"] == {"old_levels": 60, "new_levels": 40, "vocab_size": 100}
+
+
+def test_incremental_epochs_apply_only_to_a_run_that_extends_a_parent(rejected_history):
+    _, (first, second, third) = rejected_history
+    # span 1 has no parent: it trains as the full model does (--epochs, default 2).
+    assert first["parent_model_uri"] is None and first["epochs"] == 2
+    assert second["epochs"] == 2 and third["epochs"] == 3
+    assert artifacts.read_embeddings(third["baseline_model_uri"]).manifest["epochs"] == 2
 
 
 def test_lineage_fields_match_mlmd(rejected_history, capsys):
@@ -67,6 +76,8 @@ def test_lineage_fields_match_mlmd(rejected_history, capsys):
             == model.custom_properties["newlevels_strategy"].string_value
         )
         assert row["candidate"]["rows_trained"] == summary["rows_trained"]
+        family = model.custom_properties["newlevels_model_family"].string_value
+        assert row["candidate"]["model"] == {"name": family} == summary["model"]
         assert row["candidate"]["levels"] == summary["features"]
         assert row["baseline"]["id"] == run.nodes[NodeIds.FULL_TRAINER].output("model").id
         assert (

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from components.trainer import artifacts, families
 from components.trainer.model import MatrixFactorizationModel, build_table_set
-from components.trainer.settings import Role, TrainerSettings
+from components.trainer.settings import Role, TrainerSettings, TrainingOptions, TrainingOptionsError
 from components.trainer.strategies import INCREMENTAL, get_strategy
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError
@@ -114,12 +114,21 @@ def test_mf_tables_and_global_bias_round_trip_through_embeddings(tmp_path):
 def test_mf_needs_its_user_and_item_to_be_the_categorical_columns():
     with pytest.raises(families.ModelFamilyError, match="--user-col"):
         TrainerSettings(
-            data_spec=SPEC, role=Role.INCREMENTAL, strategy="split", model="mf", user_column="who"
+            data_spec=SPEC,
+            role=Role.INCREMENTAL,
+            strategy="split",
+            options=TrainingOptions(model="mf", user_column="who"),
         )
     with pytest.raises(ConfigError, match="--user-col"):
-        RunConfig(data_root="/d", span=1, workdir="/w", data_spec=SPEC, model="mf")
-    with pytest.raises(ConfigError, match="unknown model"):
-        RunConfig(data_root="/d", span=1, workdir="/w", data_spec=SPEC, model="deep")
+        RunConfig(
+            data_root="/d",
+            span=1,
+            workdir="/w",
+            data_spec=SPEC,
+            options=TrainingOptions(model="mf"),
+        )
+    with pytest.raises(TrainingOptionsError, match="unknown model"):
+        TrainingOptions(model="deep")
 
 
 @pytest.mark.parametrize("unfreeze", [False, True])
@@ -130,11 +139,13 @@ def test_build_model_trains_the_global_bias_of_a_child_only_with_unfreeze_shared
         data_spec=SPEC,
         role=Role.INCREMENTAL,
         strategy="masked",
-        model="mf",
-        user_column="user",
-        item_column="item",
-        unfreeze_shared=unfreeze,
-        replay_fraction=0.2 if unfreeze else 0.0,
+        options=TrainingOptions(
+            model="mf",
+            user_column="user",
+            item_column="item",
+            unfreeze_shared=unfreeze,
+            replay_fraction=0.2 if unfreeze else 0.0,
+        ),
     )
     parents = parent_tables()
     model = train.build_model(settings, level_diffs(), parents, {"global_bias": GLOBAL_BIAS})

@@ -13,7 +13,10 @@ from tests import pipeline_checks as checks
 from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
-MF = ["--model", "mf", "--user-col", "userId", "--item-col", "movieId", "--embedding-dim", "8"]
+MF = [
+    *("--model", "mf", "--user-col", "userId", "--item-col", "movieId", "--embedding-dim", "8"),
+    *("--incremental-epochs", "3"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +64,23 @@ def test_mf_predicts_bit_identically_on_rows_with_only_old_levels(mf_runs):
     after = checks.predict(serving_dir(second["model_uri"]), examples)
     assert np.array_equal(before, after)
     assert second["metrics"]["candidate"]["overall"]["auc"] > 0.5
+
+
+@pytest.mark.slow
+def test_mf_summary_slices_by_user_and_item_and_states_old_rows_are_the_parents(mf_runs):
+    first, second = mf_runs["summaries"]
+    assert (first["epochs"], second["epochs"]) == (2, 3)
+    candidate = second["metrics"]["candidate"]
+    change = second["old_level_rows_prediction_change"]
+    assert change["max_abs"] == 0.0
+    assert change["rows"] == candidate["old_level_rows"]["examples"] > 0
+    new_rows = []
+    for feature in SPEC.feature_names:
+        for model in ("candidate", "baseline"):
+            sliced = second["metrics_by_feature"][model][feature]
+            examples = sliced["new_level_rows"]["examples"] + sliced["old_level_rows"]["examples"]
+            assert examples == candidate["overall"]["examples"]
+        new_rows.append(second["metrics_by_feature"]["candidate"][feature]["new_level_rows"])
+    assert all(0.0 < s["auc"] < 1.0 for s in new_rows)
+    counts = [s["examples"] for s in new_rows]
+    assert max(counts) <= candidate["new_level_rows"]["examples"] <= sum(counts)

@@ -120,6 +120,9 @@ def test_the_gate_compares_sliced_candidate_and_baseline_auc(toy_runs):
         # span 2 of the toy holds only new levels
         assert metrics[model]["new_level_rows"]["examples"] == metrics[model]["overall"]["examples"]
         assert metrics[model]["old_level_rows"]["examples"] is None
+        # one feature: its own slices are the any-feature slices
+        by_feature = toy_runs["summaries"][1]["metrics_by_feature"][model]["level"]
+        assert by_feature == {k: metrics[model][k] for k in ("new_level_rows", "old_level_rows")}
 
 
 def test_report_draws_the_exported_rows_and_the_movement_from_the_parent(toy_runs):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from components.trainer import artifacts
-from components.trainer.settings import Role, TrainerSettings
+from components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from components.trainer.train import check_parent
 from transforms.features import DataSpec
 
@@ -62,7 +62,8 @@ def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, message
 
 
 def settings(spec: DataSpec, **kwargs) -> TrainerSettings:
-    return TrainerSettings(data_spec=spec, role=Role.INCREMENTAL, strategy="split", **kwargs)
+    options = TrainingOptions(**kwargs)
+    return TrainerSettings(data_spec=spec, role=Role.INCREMENTAL, strategy="split", options=options)
 
 
 def test_a_parent_of_another_model_family_is_refused(tmp_path):

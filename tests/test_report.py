@@ -10,8 +10,8 @@ from matplotlib import image as mpimg
 
 from components.trainer.artifacts import FeatureRows
 from pipeline import cli
+from pipeline.predictions import Predictions
 from pipeline.report import figures, page
-from pipeline.report.inputs import Predictions
 from pipeline.report.projection import fit_projection
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

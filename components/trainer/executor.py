@@ -14,7 +14,7 @@ from tfx import types
 from tfx.components.trainer.executor import GenericExecutor
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.trainer import artifacts
+from components.trainer import artifacts, families
 
 NO_PARENT = -1
 
@@ -30,6 +30,9 @@ class Properties:
     ROWS_TRAINED = "newlevels_rows_trained"
     ROWS_TOTAL = "newlevels_rows_total"
     PARENT_MODEL_ID = "newlevels_parent_model_id"
+    MODEL_FAMILY = "newlevels_model_family"  # registry name: additive, mf
+    USER_COLUMN = "newlevels_user_column"  # mf only
+    ITEM_COLUMN = "newlevels_item_column"  # mf only
 
 
 def record_properties(model: types.Artifact, manifest: dict[str, Any], parent_id: int) -> None:
@@ -52,6 +55,14 @@ def record_properties(model: types.Artifact, manifest: dict[str, Any], parent_id
     model.set_int_custom_property(Properties.ROWS_TRAINED, manifest["rows_trained"])
     model.set_int_custom_property(Properties.ROWS_TOTAL, manifest["rows_total"])
     model.set_int_custom_property(Properties.PARENT_MODEL_ID, parent_id)
+    family = manifest.get("model_family", families.LEGACY_FAMILY)
+    model.set_string_custom_property(Properties.MODEL_FAMILY, family["name"])
+    for key, column in (
+        (Properties.USER_COLUMN, "user_column"),
+        (Properties.ITEM_COLUMN, "item_column"),
+    ):
+        if column in family:
+            model.set_string_custom_property(key, family[column])
 
 
 class LineageTrainerExecutor(GenericExecutor):

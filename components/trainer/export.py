@@ -17,6 +17,16 @@ SLICE_SIGNATURE = "slice_features"
 TRANSFORM_SIGNATURE = "transform_features"
 
 
+def new_level_key(feature: str) -> str:
+    """The slice key marking rows whose `feature` level the model added."""
+    return f"{NEW_LEVEL_KEY}_{feature}"
+
+
+def slice_keys(feature_names: Sequence[str]) -> tuple[str, ...]:
+    """Every key of the `slice_features` signature: any feature, then each feature."""
+    return (NEW_LEVEL_KEY, *(new_level_key(name) for name in feature_names))
+
+
 class ServingModule(tf.Module):
     """Holds the model and the transform layer, and defines the signatures."""
 
@@ -48,10 +58,16 @@ class ServingModule(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def slice_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Marks rows holding a level this model added (what the Evaluator slices on)."""
-        flags = self.model.has_new_level(self._transformed(serialized))
+        """Marks rows holding a level this model added (what the Evaluator slices on).
+
+        `new_level` marks rows holding any added level, `new_level_<feature>`
+        rows whose `feature` level was added.
+        """
+        flags = self.model.new_level_flags(self._transformed(serialized))
+        any_new = tf.reduce_any(tf.stack(list(flags.values()), axis=0), axis=0)
+        keyed = {NEW_LEVEL_KEY: any_new, **{new_level_key(n): f for n, f in flags.items()}}
         # [batch, 1]: TFMA slices on per-example arrays, not on scalars.
-        return {NEW_LEVEL_KEY: tf.cast(flags, tf.int64)[:, tf.newaxis]}
+        return {key: tf.cast(value, tf.int64)[:, tf.newaxis] for key, value in keyed.items()}
 
 
 def export_serving_model(module: ServingModule, directory: str) -> None:

@@ -35,6 +35,8 @@ class ModelFamily(abc.ABC):
     name: ClassVar[str]
     #: embedding width when the user gives none.
     default_embedding_dim: ClassVar[int]
+    #: names of the weights outside the tables (`embeddings/<name>.npy`).
+    shared_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, user_column: str, item_column: str) -> None:
         self.user_column = user_column
@@ -51,6 +53,11 @@ class ModelFamily(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """What the manifest records about the family (compared with a child's)."""
         return {"name": self.name}
+
+    def reserved_names(self, spec: DataSpec) -> set[str]:
+        """Names the family gives its own tables and shared weights (no column may take one)."""
+        extra_tables = {t.name for t in self.table_specs(spec) if t.name != t.feature}
+        return extra_tables | set(self.shared_names)
 
     @abc.abstractmethod
     def table_specs(self, spec: DataSpec) -> tuple[model.TableSpec, ...]:
@@ -93,6 +100,7 @@ class MatrixFactorizationFamily(ModelFamily):
 
     name = "mf"
     default_embedding_dim = 16
+    shared_names = (model.MatrixFactorizationModel.GLOBAL_BIAS,)
 
     def check(self, spec: DataSpec) -> None:
         columns = (self.user_column, self.item_column)
@@ -131,6 +139,8 @@ REGISTRY: dict[str, type[ModelFamily]] = {
     cls.name: cls for cls in (AdditiveFamily, MatrixFactorizationFamily)
 }
 DEFAULT = AdditiveFamily.name
+#: what a manifest written before model families existed describes.
+LEGACY_FAMILY = {"name": AdditiveFamily.name}
 
 
 def get_family(

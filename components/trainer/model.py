@@ -170,9 +170,15 @@ class EmbeddingModel(keras.Model):
             for name in self.feature_names
         }
 
+    def new_level_flags(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Per feature, True for rows whose level of that feature this model added."""
+        return {
+            name: rows >= self.first_new_rows[name] for name, rows in self.rows(features).items()
+        }
+
     def has_new_level(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
         """True for rows holding at least one level this model added."""
-        flags = [rows >= self.first_new_rows[name] for name, rows in self.rows(features).items()]
+        flags = list(self.new_level_flags(features).values())
         return tf.reduce_any(tf.stack(flags, axis=0), axis=0)
 
     def make_train_function(self, force: bool = False):

@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer import admission, artifacts, data, levels, model
+from components.trainer import admission, artifacts, data, families, levels, model
 from components.trainer.distribution import distribution_strategy
 from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
 from components.trainer.strategies import get_strategy
@@ -30,6 +30,8 @@ class TrainedModel:
     parent_uri: str | None
     #: per feature, which new levels were admitted (empty without a parent).
     admissions: dict[str, admission.Admission] = dataclasses.field(default_factory=dict)
+    #: passes over the training rows (`TrainingOptions.epochs_for`).
+    epochs: int = 0
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
         """Every table's rows (vectors and, for `mf`, biases) by table name."""
@@ -63,25 +65,22 @@ class TrainedModel:
                     "admitted": len(a.admitted),
                     "deferred": a.deferred,
                     "pending": len(a.pending),
-                    "min_count": self.settings.min_count,
+                    "min_count": self.settings.options.min_count,
                 }
                 for name, a in self.admissions.items()
             },
             "rows_trained": self.rows_trained,
             "rows_total": self.rows_total,
+            "epochs": self.epochs,
             "parent_model_uri": self.parent_uri,
         }
-
-
-#: what a manifest written before model families existed describes.
-LEGACY_FAMILY = {"name": "additive"}
 
 
 def parent_mismatch(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings) -> str | None:
     """How a parent's model family, tables or widths differ from this run's (None if alike)."""
     family = settings.family
     expected_family = family.describe()
-    found_family = parent.manifest.get("model_family", LEGACY_FAMILY)
+    found_family = parent.manifest.get("model_family", families.LEGACY_FAMILY)
     if found_family != expected_family:
         return f"is model {found_family}, this run asks for {expected_family}"
     expected = {t.name: t.dim for t in family.table_specs(settings.data_spec)}
@@ -145,12 +144,12 @@ def admit_levels(
     names = settings.data_spec.feature_names
     counts = (
         data.count_tokens(train_patterns, tft_output.transformed_feature_spec(), names)
-        if settings.min_count > 1
+        if settings.options.min_count > 1
         else {name: {} for name in names}
     )
     admissions = {
         name: admission.admit(
-            diffs[name].new, counts[name], parent.pending.get(name, {}), settings.min_count
+            diffs[name].new, counts[name], parent.pending.get(name, {}), settings.options.min_count
         )
         for name in names
     }
@@ -164,7 +163,7 @@ def admit_levels(
             name,
             len(decision.admitted),
             decision.deferred,
-            settings.min_count,
+            settings.options.min_count,
         )
     return admitted, admissions
 
@@ -197,8 +196,8 @@ def build_model(
     """
     family = settings.family
     # Shared weights train in a model without a parent; with one, only if asked.
-    train_shared = parent_tables is None or settings.unfreeze_shared
-    with distribution_strategy(settings.distribution).scope():
+    train_shared = parent_tables is None or settings.options.unfreeze_shared
+    with distribution_strategy(settings.options.distribution).scope():
         tables = model.build_table_set(
             family.table_specs(settings.data_spec),
             diffs,
@@ -207,7 +206,7 @@ def build_model(
             settings.seed,
         )
         keras_model = family.build(tables, parent_shared, train_shared)
-        model.compile_model(keras_model, settings.learning_rate)
+        model.compile_model(keras_model, settings.options.learning_rate)
     return keras_model
 
 
@@ -238,7 +237,7 @@ def train(
     parent = None
     if parent_uri is not None and settings.role is Role.INCREMENTAL:
         parent = artifacts.read_embeddings(parent_uri)
-        if settings.fresh_on_mismatch and parent_mismatch(settings, parent):
+        if settings.options.fresh_on_mismatch and parent_mismatch(settings, parent):
             logging.warning("Previous model %s does not fit: training a fresh model.", parent_uri)
             parent, parent_uri = None, None
         else:
@@ -257,7 +256,7 @@ def train(
     keras_model = build_model(settings, diffs, parent_tables, parent_shared)
 
     keep = None if parent is None else keras_model.has_new_level
-    replay_fraction = settings.replay_fraction if settings.unfreeze_shared else 0.0
+    replay_fraction = settings.options.replay_fraction if settings.options.unfreeze_shared else 0.0
     rows = data.load_rows(
         train_patterns,
         tft_output.transformed_feature_spec(),
@@ -267,12 +266,13 @@ def train(
     )
     rows_trained = data.count_rows(rows)
     rows_total = rows_trained if keep is None else count_records(train_patterns)
-    logging.info("Training on %d of %d rows.", rows_trained, rows_total)
+    epochs = settings.options.epochs_for(settings.role, extends_parent=parent is not None)
+    logging.info("Training on %d of %d rows for %d epochs.", rows_trained, rows_total, epochs)
     if rows_trained:
         tf.keras.utils.set_random_seed(settings.seed)
         history = keras_model.fit(
-            data.training_batches(rows, settings.batch_size, settings.seed),
-            epochs=settings.epochs,
+            data.training_batches(rows, settings.options.batch_size, settings.seed),
+            epochs=epochs,
             verbose=0,
         )
         logging.info("Training history: %s", history.history)
@@ -280,7 +280,7 @@ def train(
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})
     return TrainedModel(
-        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions
+        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions, epochs
     )
 
 
@@ -294,7 +294,7 @@ def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) ->
         table = trained.model.embeddings[name].full_table().numpy()
         if not np.array_equal(table[: rows.table.shape[0]], rows.table):
             raise AssertionError(f"old rows of {name!r} moved during training")
-    if trained.settings.unfreeze_shared:
+    if trained.settings.options.unfreeze_shared:
         return
     for name, value in trained.model.shared_weights().items():
         if not np.array_equal(value, parent.shared[name]):

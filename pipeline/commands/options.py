@@ -78,6 +78,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="embedding width (default: 2 for additive, 16 for mf)",
     )
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
+        "--incremental-epochs",
+        type=int,
+        default=None,
+        help="passes of the incremental Trainer when it extends a previous model "
+        "(default: --epochs; a first run trains as the full retrain does)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument(
@@ -126,6 +133,21 @@ def resolve_path(path: str) -> str:
     return path if "://" in path else os.path.abspath(path)
 
 
+def training_options(args: argparse.Namespace):
+    """The TrainingOptions of parsed run options (each option's flag sets its field).
+
+    Raises:
+        TrainingOptionsError: an option out of range, naming its flag.
+    """
+    import dataclasses
+
+    from components.trainer.settings import TrainingOptions
+
+    return TrainingOptions(
+        **{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainingOptions)}
+    )
+
+
 def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
     """Builds the RunConfig from parsed run options."""
     from components.trainer import families
@@ -146,20 +168,10 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         workdir=resolve_path(workdir),
         data_spec=spec,
         strategy=args.strategy,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
+        options=training_options(args),
         gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
         promote_baseline_on_reject=args.promote_baseline_on_reject,
-        fresh_on_mismatch=args.fresh_on_mismatch,
         beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
-        distribution=args.distribution,
-        model=args.model,
-        user_column=args.user_column,
-        item_column=args.item_column,
-        unfreeze_shared=args.unfreeze_shared,
-        replay_fraction=args.replay_fraction,
-        min_count=args.min_count,
     )
 
 

@@ -31,6 +31,8 @@ class ModelRecord:
     rows_trained: int
     parent_id: int | None
     created: str
+    #: the model family: {"name"} and, for mf, "user_column" and "item_column".
+    model: dict[str, str] = dataclasses.field(default_factory=lambda: {"name": "unknown"})
 
     @classmethod
     def from_artifact(cls, artifact: metadata.Artifact) -> ModelRecord:
@@ -49,6 +51,16 @@ class ModelRecord:
             rows_trained=int(value(Properties.ROWS_TRAINED) or 0),
             parent_id=None if parent in (None, NO_PARENT) else int(parent),
             created=_time(artifact.create_time_since_epoch),
+            model={
+                key: found
+                for key, prop in (
+                    ("name", Properties.MODEL_FAMILY),
+                    ("user_column", Properties.USER_COLUMN),
+                    ("item_column", Properties.ITEM_COLUMN),
+                )
+                if (found := value(prop)) is not None
+            }
+            or {"name": "unknown"},
         )
 
 

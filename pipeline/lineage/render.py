@@ -18,6 +18,16 @@ def _levels(model: ModelRecord | None) -> str:
     )
 
 
+def _family(model: ModelRecord | None) -> str:
+    """`additive`, or `mf (user x item)` with the columns."""
+    if model is None:
+        return "-"
+    family = model.model
+    if "user_column" in family and "item_column" in family:
+        return f"{family['name']} ({family['user_column']} x {family['item_column']})"
+    return family["name"]
+
+
 def _auc(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
@@ -28,6 +38,7 @@ def table(records: list[RunRecord]) -> str:
         "model",
         "parent",
         "strategy",
+        "model",
         "frozen/+added",
         "rows",
         "AUC cand",
@@ -46,6 +57,7 @@ def table(records: list[RunRecord]) -> str:
                 str(model.id) if model else "-",
                 str(model.parent_id) if model and model.parent_id is not None else "-",
                 model.strategy if model else "-",
+                _family(model),
                 _levels(model),
                 str(model.rows_trained) if model else "-",
                 _auc(r.auc["candidate"]["overall"]),
@@ -119,7 +131,8 @@ def ancestry_table(chain: list[Step]) -> str:
         m = step.model
         ex = step.examples
         lines.append(
-            f"{'  ' * depth}model {m.id} ({m.role}, {m.strategy}, dim {m.embedding_dim}) "
+            f"{'  ' * depth}model {m.id} ({m.role}, {_family(m)}, {m.strategy}, "
+            f"dim {m.embedding_dim}) "
             f"{_levels(m)}; rows trained {m.rows_trained}; "
             + (f"extends model {m.parent_id}" if m.parent_id is not None else "first full model")
         )

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from components.evaluation.metrics import SLICES
+from pipeline import predictions as serving
 from pipeline.report import figures, inputs, page
 from pipeline.report.projection import fit_projection
 
@@ -63,7 +64,7 @@ def write_report(workdir: str, span: int) -> Report:
             os.path.join(folder, file), name, run.parent[name], models, projection
         )
     rows = inputs.eval_rows(run.summary, run.spec)
-    predictions = inputs.predict(run.summary["model_uri"], rows)
+    predictions = serving.predict(run.summary["model_uri"], rows)
     file = "probabilities.png"
     drawn[file] = figures.plot_probabilities(os.path.join(folder, file), predictions, list(SLICES))
     notes.append(

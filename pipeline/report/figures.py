@@ -17,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from components.trainer.artifacts import FeatureRows
-from pipeline.report.inputs import Predictions
+from pipeline.predictions import Predictions
 from pipeline.report.projection import Projection
 
 #: blue at a 0 % positive rate, grey at 50 %, red at 100 % (as in the seed post).

@@ -12,25 +12,12 @@ import json
 import os
 from collections.abc import Mapping
 
-import numpy as np
-import tensorflow as tf
-
 from components.ingest import csv_rows
-from components.ingest.component import is_eval_row
 from components.trainer import artifacts
-from components.trainer.export import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
 from pipeline.errors import ReportInputError
+from pipeline.predictions import span_eval_rows
 from pipeline.summary import SUMMARY_FILE
 from transforms.features import DataSpec
-
-
-@dataclasses.dataclass(frozen=True)
-class Predictions:
-    """The model's probabilities on the span's evaluation rows, with labels and slice flags."""
-
-    probability: np.ndarray
-    label: np.ndarray
-    new_level: np.ndarray  # bool: the row holds a level this model added
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,34 +100,4 @@ def load_run(workdir: str, span: int) -> RunInputs:
 
 def eval_rows(summary: Mapping, spec: DataSpec) -> list[csv_rows.Row]:
     """The rows of the run's span that the pipeline held out for the Evaluator."""
-    rows = []
-    for path in csv_rows.span_files(data_root(summary), summary["span"]):
-        rows.extend(row for row in csv_rows.read_rows(path, spec) if is_eval_row(row.row_id))
-    return rows
-
-
-def serialized_examples(rows: list[csv_rows.Row]) -> tf.Tensor:
-    """The rows' categorical tokens as serialized tf.Examples (what serving parses)."""
-    serialized = []
-    for row in rows:
-        feature = {
-            name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[token.encode("utf-8")]))
-            for name, token in row.tokens.items()
-        }
-        serialized.append(
-            tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-        )
-    return tf.constant(serialized, dtype=tf.string)
-
-
-def predict(model_uri: str, rows: list[csv_rows.Row]) -> Predictions:
-    """Runs the model's SavedModel (`serving_default` and its slice signature) on `rows`."""
-    loaded = tf.saved_model.load(os.path.join(model_uri, artifacts.SERVING_DIR))
-    examples = serialized_examples(rows)
-    probability = loaded.signatures["serving_default"](examples=examples)[PREDICTION_KEY]
-    flags = loaded.signatures[SLICE_SIGNATURE](examples=examples)[NEW_LEVEL_KEY]
-    return Predictions(
-        probability=np.reshape(probability.numpy(), [-1]),
-        label=np.array([row.label for row in rows], np.int64),
-        new_level=np.reshape(flags.numpy(), [-1]).astype(bool),
-    )
+    return span_eval_rows(data_root(summary), summary["span"], spec)

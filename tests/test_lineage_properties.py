@@ -1,0 +1,64 @@
+"""The genealogy properties a Trainer writes on its Model artifact, read back by lineage."""
+
+from __future__ import annotations
+
+import pytest
+from tfx.types import standard_artifacts
+
+from components.trainer.executor import Properties, record_properties
+from pipeline.lineage import render
+from pipeline.lineage.records import ModelRecord, RunRecord
+
+
+def manifest(family: dict) -> dict:
+    counts = {"old_levels": 5, "new_levels": 2, "vocab_size": 7, "embedding_dim": 16}
+    return {
+        "role": "incremental",
+        "strategy": "split",
+        "model_family": family,
+        "features": {"userId": counts, "movieId": counts},
+        "rows_trained": 10,
+        "rows_total": 30,
+    }
+
+
+@pytest.mark.parametrize(
+    "family",
+    [
+        {"name": "mf", "user_column": "userId", "item_column": "movieId"},
+        {"name": "additive"},
+    ],
+)
+def test_the_model_family_and_its_columns_reach_mlmd_and_lineage(family):
+    model = standard_artifacts.Model()
+    record_properties(model, manifest(family), parent_id=3)
+    properties = model.mlmd_artifact.custom_properties
+    assert properties[Properties.MODEL_FAMILY].string_value == family["name"]
+    assert (Properties.USER_COLUMN in properties) == ("user_column" in family)
+    record = ModelRecord.from_artifact(model.mlmd_artifact)
+    assert record.model == family and record.parent_id == 3 and record.embedding_dim == 16
+    run = RunRecord(
+        run_id="r",
+        span=2,
+        candidate=record,
+        baseline=None,
+        auc={m: {"overall": None} for m in ("candidate", "baseline")},
+        blessed=True,
+        pushed=False,
+        pushed_model=None,
+        pushed_path=None,
+        time="t",
+    )
+    header, row = render.table([run]).splitlines()
+    start = header.index("model", header.index("strategy"))  # the family column
+    end = header.index("frozen/+added")
+    shown = "mf (userId x movieId)" if family["name"] == "mf" else "additive"
+    assert row[start:end].strip() == shown
+
+
+def test_a_manifest_from_before_model_families_records_additive():
+    model = standard_artifacts.Model()
+    legacy = manifest({})
+    del legacy["model_family"]
+    record_properties(model, legacy, parent_id=-1)
+    assert ModelRecord.from_artifact(model.mlmd_artifact).model == {"name": "additive"}

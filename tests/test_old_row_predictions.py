@@ -1,0 +1,83 @@
+"""The summary's parent check, and the per-feature slice flags, on exported SavedModels."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from components.ingest.csv_rows import Row
+from components.trainer import artifacts, export
+from components.trainer.levels import diff_levels
+from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.settings import Role, TrainerSettings
+from components.trainer.strategies import get_strategy
+from components.trainer.train import TrainedModel
+from pipeline import predictions
+from tests.test_export_shapes import raw_rows
+from tests.test_strategies import NEW, OLD, SPEC, build, level_diffs, mixed_batches
+from tests.transform_graph import write_transform_graph
+
+
+def every_pair() -> list[Row]:
+    """One row per (item, user) pair of old and new tokens."""
+    items, users = [*OLD["item"], *NEW["item"]], [*OLD["user"], *NEW["user"]]
+    return [
+        Row(f"r{k}", {"item": item, "user": user}, k % 2)
+        for k, (item, user) in enumerate(itertools.product(items, users))
+    ]
+
+
+def export_model(model, diffs, strategy: str, tft_output, uri: str) -> str:
+    settings = TrainerSettings(data_spec=SPEC, role=Role.INCREMENTAL, strategy=strategy)
+    trained = TrainedModel(settings, model, diffs, 256, 256, None)
+    export.export_trained(trained, tft_output, os.path.join(uri, artifacts.SERVING_DIR))
+    return uri
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, str]:
+    """A parent on OLD, a `split` child that extends it with NEW, and a `full` retrain of it."""
+    root = tmp_path_factory.mktemp("old-rows")
+    tft_output = write_transform_graph(SPEC, raw_rows(), str(root / "transform"), str(root / "tmp"))
+    parent_diffs = {name: diff_levels(name, (), tokens) for name, tokens in OLD.items()}
+    parent = AdditiveEmbeddingModel(build_tables(SPEC, parent_diffs, get_strategy("full"), None, 5))
+    parent({name: tf.constant([tokens[0]]) for name, tokens in OLD.items()})
+    tables = {name: parent.embeddings[name].full_table().numpy() for name in OLD}
+    uris = {"parent": export_model(parent, parent_diffs, "full", tft_output, str(root / "p"))}
+    for strategy in ("split", "full"):
+        child = build(strategy, tables)
+        child.compile(optimizer=keras.optimizers.RMSprop(0.05), loss="binary_crossentropy")
+        child.fit(mixed_batches(), epochs=2, verbose=0)
+        uris[strategy] = export_model(
+            child, level_diffs(), strategy, tft_output, str(root / strategy)
+        )
+    return uris
+
+
+def test_a_split_child_predicts_its_parents_probabilities_bit_for_bit_on_old_rows(models):
+    rows = every_pair()
+    only_old = [r for r in rows if all(r.tokens[n] in OLD[n] for n in OLD)]
+    change = predictions.old_level_prediction_change(models["split"], models["parent"], rows)
+    assert change == {"rows": len(only_old), "max_abs": 0.0}
+    # The same check sees a model whose old rows moved.
+    moved = predictions.old_level_prediction_change(models["full"], models["parent"], rows)
+    assert moved["rows"] == len(only_old) and moved["max_abs"] > 0.0
+
+
+def test_slice_features_flag_new_levels_per_feature_and_overall(models):
+    rows = every_pair()
+    loaded = tf.saved_model.load(os.path.join(models["split"], artifacts.SERVING_DIR))
+    flags = loaded.signatures[export.SLICE_SIGNATURE](
+        examples=predictions.serialized_examples(rows)
+    )
+    assert set(flags) == set(export.slice_keys(SPEC.feature_names))
+    for name in SPEC.feature_names:
+        expected = [int(r.tokens[name] in NEW[name]) for r in rows]
+        np.testing.assert_array_equal(flags[export.new_level_key(name)].numpy()[:, 0], expected)
+    any_new = [int(any(r.tokens[n] in NEW[n] for n in NEW)) for r in rows]
+    np.testing.assert_array_equal(flags[export.NEW_LEVEL_KEY].numpy()[:, 0], any_new)
