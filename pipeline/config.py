@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from components.trainer import families
+from components.trainer import families, optimizers
 from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
 from components.trainer.settings import Role, TrainerSettings
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError
@@ -87,6 +87,8 @@ class RunConfig:
     replay_fraction: float = 0.0
     #: a new level gets a row once seen this often (counts accumulate across runs).
     min_count: int = 1
+    #: `lazy` or `dense` optimizer updates of sparse gradients (see trainer/optimizers.py).
+    sparse_updates: str = optimizers.DEFAULT
 
     def __post_init__(self) -> None:
         if self.span < 1:
@@ -148,4 +150,5 @@ class RunConfig:
             unfreeze_shared=self.unfreeze_shared,
             replay_fraction=self.replay_fraction,
             min_count=self.min_count,
+            sparse_updates=self.sparse_updates,
         )

@@ -7,7 +7,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from components.trainer import families
+from components.trainer import families, optimizers
 from components.trainer.distribution import DEFAULT, check_distribution
 from components.trainer.strategies import REGISTRY, UnknownStrategyError
 from transforms.features import DataSpec
@@ -44,6 +44,9 @@ class TrainerSettings:
             (picked by a hash of the row id) mixed into incremental training.
         min_count: a new level gets a row once seen this often in the training
             rows, adding the parent's pending count (see `admission.py`).
+        sparse_updates: `lazy` (a sparse gradient updates only its rows and
+            their optimizer slots) or `dense` (tf_keras's stock update, O(rows)
+            per step); see `optimizers.py`.
     """
 
     data_spec: DataSpec
@@ -61,6 +64,7 @@ class TrainerSettings:
     unfreeze_shared: bool = False
     replay_fraction: float = 0.0
     min_count: int = 1
+    sparse_updates: str = optimizers.DEFAULT
 
     def __post_init__(self) -> None:
         if self.strategy not in REGISTRY:
@@ -70,6 +74,7 @@ class TrainerSettings:
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
         check_distribution(self.distribution)
+        optimizers.check_sparse_updates(self.sparse_updates)
         self.family.check(self.data_spec)
         if not 0.0 <= self.replay_fraction <= 1.0:
             raise ValueError(f"replay_fraction must be in [0, 1], got {self.replay_fraction}")

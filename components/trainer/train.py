@@ -207,7 +207,7 @@ def build_model(
             settings.seed,
         )
         keras_model = family.build(tables, parent_shared, train_shared)
-        model.compile_model(keras_model, settings.learning_rate)
+        model.compile_model(keras_model, settings.learning_rate, settings.sparse_updates)
     return keras_model
 
 
