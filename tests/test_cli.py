@@ -113,3 +113,13 @@ def test_every_command_has_the_scale_out_options():
         args = parser.parse_args([*argv, "--beam-arg=--runner=SparkRunner"])
         assert args.beam_args == ["--runner=SparkRunner"]
         assert args.distribution == "default"
+
+
+def test_sparse_updates_reach_both_trainers_and_default_to_lazy(tmp_path):
+    run = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+    for extra, expected in (([], "lazy"), (["--sparse-updates", "dense"], "dense")):
+        args = cli.build_parser().parse_args([*run, *extra])
+        config = options.run_config(args, args.data, 1, args.workdir)
+        assert {config.trainer_settings(role).sparse_updates for role in Role} == {expected}
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([*run, "--sparse-updates", "eager"])

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from components.trainer.model import compile_model
 from components.trainer.optimizers import (
     LazyAdam,
     LazyRMSprop,
@@ -15,6 +16,7 @@ from components.trainer.optimizers import (
     UnknownSparseUpdatesError,
     with_sparse_updates,
 )
+from tests.test_strategies import build, parent_tables
 
 ROWS, DIM = 12, 4
 TOUCHED = [7, 2, 9]
@@ -131,3 +133,11 @@ def test_lazy_updates_refuse_an_optimizer_without_a_lazy_variant():
         with_sparse_updates(keras.optimizers.Adagrad(), "lazy")
     with pytest.raises(UnknownSparseUpdatesError, match="choose one of lazy, dense"):
         with_sparse_updates(keras.optimizers.SGD(), "eager")
+
+
+@pytest.mark.parametrize(("sparse_updates", "expected"), [("lazy", LazyRMSprop), ("dense", None)])
+def test_the_trainer_compiles_with_the_optimizer_its_settings_ask_for(sparse_updates, expected):
+    model = build("split", parent_tables())
+    compile_model(model, 0.02, sparse_updates)
+    assert type(model.optimizer) is (expected or keras.optimizers.RMSprop)
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(0.02)
