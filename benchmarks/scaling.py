@@ -2,7 +2,9 @@
 
 A table of V rows x 32 dims, 1 % of them new; each step looks up a batch of ids drawn
 uniformly from all V rows, sums each vector into a logit and applies one optimizer update.
-Every (strategy, V, optimizer) runs in its own process so its peak RSS is its own.
+Each (strategy, optimizer) runs with lazy sparse updates (the Trainer's default, see
+`components/trainer/optimizers.py`) and with tf_keras's stock dense ones, side by side.
+Every (strategy, V, optimizer, updates) runs in its own process so its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ NEW_FRACTION = 0.01
 BATCH = 1024
 SIZES = {"smoke": (1_000, 10_000), "full": (1_000, 100_000, 1_000_000)}
 STEPS = {"smoke": (1, 3), "full": (10, 50)}  # (warm-up, timed)
+#: (strategy, optimizer) pairs timed under each kind of sparse update.
+PLAN = (*((s, "rmsprop") for s in STRATEGIES), ("masked", "sgd_momentum"))
+UPDATES = ("lazy", "dense")
 
 
-def step_case(strategy: str, rows: int, optimizer: str, warmup: int, steps: int) -> dict[str, Any]:
+def step_case(
+    strategy: str, rows: int, optimizer: str, warmup: int, steps: int, sparse_updates: str
+) -> dict[str, Any]:
     """Times `steps` training steps of one strategy after `warmup` steps (run in a subprocess).
 
     Returns:
@@ -31,6 +38,7 @@ def step_case(strategy: str, rows: int, optimizer: str, warmup: int, steps: int)
     import tensorflow as tf
     import tf_keras as keras
 
+    from components.trainer.optimizers import with_sparse_updates
     from components.trainer.strategies import get_strategy
 
     import_rss = common.peak_rss_mib()
@@ -40,11 +48,12 @@ def step_case(strategy: str, rows: int, optimizer: str, warmup: int, steps: int)
     fresh = rng.normal(0, 0.05, (new, DIM)).astype(np.float32)
     table = get_strategy(strategy).build(name="table", frozen=frozen, fresh=fresh)
     del frozen, fresh
-    opt = (
+    stock = (
         keras.optimizers.RMSprop(learning_rate=0.01)
         if optimizer == "rmsprop"
-        else keras.optimizers.SGD(learning_rate=0.01)
+        else keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
     )
+    opt = with_sparse_updates(stock, sparse_updates)
     loss_fn = keras.losses.BinaryCrossentropy()
     ids = tf.constant(rng.integers(0, rows, (warmup + steps, BATCH)), tf.int64)
     labels = tf.constant(rng.integers(0, 2, (warmup + steps, BATCH)), tf.float32)
@@ -73,29 +82,38 @@ def step_case(strategy: str, rows: int, optimizer: str, warmup: int, steps: int)
 
 
 def run(size: str) -> dict[str, Any]:
-    """Every strategy at every V with RMSprop (the pipeline's); masked and constrained with SGD.
+    """Every strategy at every V with RMSprop (the pipeline's) and masked with SGD momentum,
+    each with lazy and with dense sparse updates.
 
     Returns:
-        {"cases": [...], "ratios": {strategy/optimizer: time at largest V / time at smallest}}.
+        {"cases": [...], "ratios": {strategy/optimizer/updates: time at largest V / time
+        at smallest}}.
     """
     warmup, steps = STEPS[size]
-    plan = [(s, "rmsprop") for s in STRATEGIES] + [("masked", "sgd"), ("constrained", "sgd")]
     cases = []
-    for strategy, optimizer in plan:
-        for rows in SIZES[size]:
-            params = {"strategy": strategy, "rows": rows, "optimizer": optimizer}
-            case = {**params, "warmup": warmup, "steps": steps}
-            result = common.run_case("b2_step", case, fresh=size == "full")
-            cases.append({**params, **result, "load": common.load_average()})
+    for updates in UPDATES:
+        for strategy, optimizer in PLAN:
+            for rows in SIZES[size]:
+                params = {
+                    "strategy": strategy,
+                    "rows": rows,
+                    "optimizer": optimizer,
+                    "sparse_updates": updates,
+                }
+                case = {**params, "warmup": warmup, "steps": steps}
+                result = common.run_case("b2_step", case, fresh=size == "full")
+                cases.append({**params, **result, "load": common.load_average()})
     ratios = {}
-    for strategy, optimizer in plan:
-        times = {
-            c["rows"]: c["ms_per_step"]
-            for c in cases
-            if (c["strategy"], c["optimizer"]) == (strategy, optimizer)
-        }
-        small, large = min(times), max(times)
-        ratios[f"{strategy}/{optimizer}"] = round(times[large] / times[small], 2)
+    for updates in UPDATES:
+        for strategy, optimizer in PLAN:
+            key = (strategy, optimizer, updates)
+            times = {
+                c["rows"]: c["ms_per_step"]
+                for c in cases
+                if (c["strategy"], c["optimizer"], c["sparse_updates"]) == key
+            }
+            small, large = min(times), max(times)
+            ratios["/".join(key)] = round(times[large] / times[small], 2)
     return {
         "dim": DIM,
         "batch": BATCH,

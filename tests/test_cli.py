@@ -170,3 +170,13 @@ def test_trainer_settings_round_trip_through_a_flat_custom_config_and_refuse_unk
     assert TrainerSettings.from_custom_config(json.loads(json.dumps(config))) == settings
     with pytest.raises(TrainingOptionsError, match="unknown trainer config keys: epoch"):
         TrainerSettings.from_custom_config({**config, "epoch": 3})
+
+
+def test_sparse_updates_reach_both_trainers_and_default_to_lazy(tmp_path):
+    run = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+    for extra, expected in (([], "lazy"), (["--sparse-updates", "dense"], "dense")):
+        args = cli.build_parser().parse_args([*run, *extra])
+        config = options.run_config(args, args.data, 1, args.workdir)
+        assert {config.trainer_settings(role).options.sparse_updates for role in Role} == {expected}
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([*run, "--sparse-updates", "eager"])

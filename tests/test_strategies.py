@@ -9,6 +9,7 @@ import tf_keras as keras
 
 from components.trainer.levels import LevelDiff, diff_levels
 from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError, get_strategy
 from transforms.features import DataSpec
 
@@ -51,13 +52,17 @@ def build(strategy: str, parents: dict[str, np.ndarray]) -> AdditiveEmbeddingMod
     )
 
 
+@pytest.mark.parametrize("sparse_updates", SPARSE_UPDATES)
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("strategy", INCREMENTAL)
-def test_old_rows_are_bit_identical_after_training(strategy, optimizer):
+def test_old_rows_are_bit_identical_after_training(strategy, optimizer, sparse_updates):
     parents = parent_tables()
     model = build(strategy, parents)
     start = {name: model.embeddings[name].full_table().numpy() for name in OLD}
-    model.compile(optimizer=OPTIMIZERS[optimizer](), loss="binary_crossentropy")
+    model.compile(
+        optimizer=with_sparse_updates(OPTIMIZERS[optimizer](), sparse_updates),
+        loss="binary_crossentropy",
+    )
     model.fit(mixed_batches(), epochs=3, verbose=0)
     for name, parent in parents.items():
         table = model.embeddings[name].full_table().numpy()
@@ -78,6 +83,15 @@ def test_tokens_map_to_their_rows_and_unseen_tokens_to_the_oov_row(strategy):
     vectors = model.embeddings["item"](rows["item"]).numpy()
     np.testing.assert_array_equal(vectors[0], parents["item"][1])
     np.testing.assert_array_equal(vectors[3], parents["item"][0])
+
+
+@pytest.mark.parametrize("strategy", INCREMENTAL)
+def test_a_table_looks_up_rows_of_any_shape_in_its_full_table(strategy):
+    table = build(strategy, parent_tables()).embeddings["item"]
+    rows = tf.constant([[1, 7, 0], [8, 3, 7]], tf.int64)
+    vectors = table(rows)
+    assert vectors.shape == (2, 3, 3)
+    np.testing.assert_array_equal(vectors.numpy(), table.full_table().numpy()[rows.numpy()])
 
 
 @pytest.mark.parametrize("strategy", INCREMENTAL)

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
 from components.trainer.strategies import INCREMENTAL, FrozenRowsError
 from tests.test_strategies import NEW, OLD, OPTIMIZERS, build, mixed_batches, parent_tables
 
@@ -36,9 +37,15 @@ def predictions(model) -> np.ndarray:
     ).numpy()
 
 
+@pytest.mark.parametrize("sparse_updates", SPARSE_UPDATES)
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-def test_every_incremental_strategy_learns_the_same_new_rows_and_predictions(optimizer):
-    trained = {s: train(s, OPTIMIZERS[optimizer]()) for s in INCREMENTAL}
+def test_every_incremental_strategy_learns_the_same_new_rows_and_predictions(
+    optimizer, sparse_updates
+):
+    trained = {
+        s: train(s, with_sparse_updates(OPTIMIZERS[optimizer](), sparse_updates))
+        for s in INCREMENTAL
+    }
     reference = trained["split"]
     for model in trained.values():
         for name, table in tables(model).items():
@@ -68,9 +75,28 @@ def test_constrained_differs_under_global_norm_clipping_because_old_rows_count_i
     assert np.abs(gradient.values.numpy()[old_rows]).max() > 0.0
 
 
+@pytest.mark.parametrize("strategy", GRADIENT_FREE_OLD_ROWS)
+def test_the_trainable_table_gets_gradient_entries_for_new_rows_only(strategy):
+    """One entry per looked-up new row and none for old rows, so a lazy optimizer
+    touches the slots of the new rows the batch used and nothing else."""
+    model = build(strategy, parent_tables())
+    batch, labels = next(iter(mixed_batches()))
+    with tf.GradientTape() as tape:
+        loss = keras.losses.binary_crossentropy(labels, model(batch))
+    variables = {name: model.embeddings[name].trainable_variables[0] for name in OLD}
+    gradients = tape.gradient(loss, variables)
+    for name, rows in model.rows(batch).items():
+        first_new = len(OLD[name]) + 1
+        new_rows = rows.numpy()[rows.numpy() >= first_new]
+        assert 0 < len(new_rows) < len(rows)
+        table_rows = new_rows if strategy == "masked" else new_rows - first_new
+        assert sorted(gradients[name].indices.numpy()) == sorted(table_rows)
+
+
+@pytest.mark.parametrize("sparse_updates", SPARSE_UPDATES)
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-def test_masked_keeps_every_optimizer_slot_of_an_old_row_at_zero(optimizer):
-    model = train("masked", OPTIMIZERS[optimizer]())
+def test_masked_keeps_every_optimizer_slot_of_an_old_row_at_zero(optimizer, sparse_updates):
+    model = train("masked", with_sparse_updates(OPTIMIZERS[optimizer](), sparse_updates))
     for name in OLD:
         table = model.embeddings[name].embeddings
         slots = [v for v in model.optimizer.variables if v.shape == table.shape]

@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras as keras
 from tf_keras.src.engine.training import reduce_per_replica
 
+from components.trainer import optimizers
 from components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW, LevelDiff
 from components.trainer.strategies import EmbeddingStrategy, EmbeddingTable
 from components.trainer.strategies.base import fresh_rows
@@ -270,10 +271,19 @@ class MatrixFactorizationModel(EmbeddingModel):
         return tf.sigmoid(dot + biases + self.global_bias(dot))
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
-    """RMSprop and binary cross-entropy, as in the seed post."""
+def compile_model(
+    model: keras.Model, learning_rate: float, sparse_updates: str = optimizers.DEFAULT
+) -> None:
+    """RMSprop and binary cross-entropy, as in the seed post.
+
+    Args:
+        model: the model to compile.
+        learning_rate: RMSprop's learning rate.
+        sparse_updates: `lazy` or `dense` (see `optimizers.py`).
+    """
+    rmsprop = keras.optimizers.RMSprop(learning_rate=learning_rate)
     model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        optimizer=optimizers.with_sparse_updates(rmsprop, sparse_updates),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.AUC(name="auc")],
     )

@@ -7,7 +7,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from components.trainer import families
+from components.trainer import families, optimizers
 from components.trainer.distribution import DEFAULT, check_distribution
 from components.trainer.strategies import REGISTRY, UnknownStrategyError
 from transforms.features import DataSpec
@@ -50,6 +50,9 @@ class TrainingOptions:
             (picked by a hash of the row id) mixed into incremental training.
         min_count: a new level gets a row once seen this often in the training
             rows, adding the parent's pending count (see `admission.py`).
+        sparse_updates: `lazy` (a sparse gradient updates only its rows and
+            their optimizer slots) or `dense` (tf_keras's stock update, O(rows)
+            per step); see `optimizers.py`.
     """
 
     epochs: int = 2
@@ -64,6 +67,7 @@ class TrainingOptions:
     unfreeze_shared: bool = False
     replay_fraction: float = 0.0
     min_count: int = 1
+    sparse_updates: str = optimizers.DEFAULT
 
     def __post_init__(self) -> None:
         positive = {
@@ -86,6 +90,10 @@ class TrainingOptions:
             self.family  # noqa: B018 (validates the name)
         except families.UnknownModelError as error:
             raise TrainingOptionsError(str(error)) from None
+        try:
+            optimizers.check_sparse_updates(self.sparse_updates)
+        except optimizers.UnknownSparseUpdatesError as error:
+            raise TrainingOptionsError(f"--sparse-updates: {error}") from None
         if not 0.0 <= self.replay_fraction <= 1.0:
             raise TrainingOptionsError(
                 f"--replay-fraction must be in [0, 1], got {self.replay_fraction}"

@@ -206,7 +206,9 @@ def build_model(
             settings.seed,
         )
         keras_model = family.build(tables, parent_shared, train_shared)
-        model.compile_model(keras_model, settings.options.learning_rate)
+        model.compile_model(
+            keras_model, settings.options.learning_rate, settings.options.sparse_updates
+        )
     return keras_model
 
 

@@ -15,7 +15,7 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    from components.trainer import families
+    from components.trainer import families, optimizers
     from components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from components.trainer.distribution import FACTORIES
     from components.trainer.strategies import INCREMENTAL
@@ -92,6 +92,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_DISTRIBUTION,
         choices=tuple(FACTORIES),
         help="tf.distribute strategy of both Trainers (default: default, one device)",
+    )
+    parser.add_argument(
+        "--sparse-updates",
+        default=optimizers.DEFAULT,
+        choices=optimizers.SPARSE_UPDATES,
+        help="how the optimizer applies a sparse embedding gradient: lazy updates only the "
+        "looked-up rows and their slots (O(batch) per step); dense is tf_keras's stock "
+        f"update of every row's slots (O(rows)) (default: {optimizers.DEFAULT})",
     )
     parser.add_argument(
         "--beam-arg",

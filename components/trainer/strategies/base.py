@@ -9,6 +9,7 @@ strategy built it.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -35,6 +36,39 @@ def constant_weight(
         trainable=trainable,
         **kwargs,
     )
+
+
+def lookup_by_owner(
+    rows: tf.Tensor,
+    first_new_row: int,
+    dim: int,
+    old: Callable[[tf.Tensor], tf.Tensor],
+    new: Callable[[tf.Tensor], tf.Tensor],
+) -> tf.Tensor:
+    """Looks each old row up with `old` and each new row with `new`, then restores the order.
+
+    Each lookup sees only its own rows (`tf.dynamic_partition`, then
+    `tf.dynamic_stitch`). Looking every index up in a trainable table and then
+    picking one vector per index (`tf.where`) would give that table a gradient
+    entry of 0.0 for every index it does not train; a lazy optimizer counts an
+    entry as a touch and updates that row's slots, so strategies would disagree.
+
+    Args:
+        rows: int64 row indices, any shape.
+        first_new_row: rows below it are old.
+        dim: the width of the vectors both lookups return.
+        old: maps a 1-D tensor of old row indices to their [n, dim] vectors.
+        new: the same for new row indices (the table's own index, not shifted).
+
+    Returns:
+        The [*rows.shape, dim] vectors.
+    """
+    flat = tf.reshape(rows, [-1])
+    owner = tf.cast(flat >= first_new_row, tf.int32)
+    old_rows, new_rows = tf.dynamic_partition(flat, owner, 2)
+    old_at, new_at = tf.dynamic_partition(tf.range(tf.size(flat)), owner, 2)
+    vectors = tf.dynamic_stitch([old_at, new_at], [old(old_rows), new(new_rows)])
+    return tf.reshape(vectors, tf.concat([tf.shape(rows), [dim]], axis=0))
 
 
 class FrozenRowsError(ValueError):

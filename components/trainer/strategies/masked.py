@@ -1,18 +1,21 @@
-"""`masked`: one trainable table; the gradient of every old row is masked to exactly zero.
+"""`masked`: one trainable table; old rows are looked up outside the gradient.
 
-Each looked-up vector of an old row passes through `stop_gradient`, so the
-sparse gradient of the table carries 0.0 for every old row (and nothing for
-the rows the batch did not touch). Unlike `constrained`, nothing rewrites the
-table: lookups and gradients cost O(batch). The optimizer still keeps slots
-for every row of the variable, and tf_keras 2.16's RMSprop, Adam and SGD
-momentum decay those slot tensors densely each step (O(rows) elementwise).
+Old and new indices are looked up separately (`lookup_by_owner`), and the old
+rows' vectors pass through `stop_gradient`, so no gradient reaches the gather
+of an old row: the table's sparse gradient holds the batch's new rows only.
+Unlike `constrained`, nothing rewrites the table, so lookups and gradients cost
+O(batch). The optimizer keeps slots for every row of the variable: with the
+stock tf_keras 2.16 RMSprop, Adam and SGD those slots are decayed densely
+every step (O(rows)); with lazy sparse updates (`optimizers.py`) only the
+rows the gradient holds are touched, so a step is O(batch).
 
-Why optimizer state cannot move an old row: each slot of an old row starts at
-0 and is only ever fed 0.0 gradients, so it stays 0 (RMSprop: velocity
-rho * 0 + (1 - rho) * 0^2, increment lr * 0 / sqrt(eps); Adam: m = v = 0,
-update 0 / (0 + eps); SGD momentum: m = 0.9 * 0 - lr * 0), and adding 0.0 to a
-float leaves it bit-identical. Two optimizer options act on the whole variable
-regardless of the gradient, and are refused:
+Why optimizer state cannot move an old row: no old row is ever in the
+gradient. Lazy updates never touch it. The stock update treats it as a row
+with gradient 0.0: each slot of an old row starts at 0 and stays 0 (RMSprop:
+velocity rho * 0 + (1 - rho) * 0^2, increment lr * 0 / sqrt(eps); Adam:
+m = v = 0, update 0 / (0 + eps); SGD momentum: m = 0.9 * 0 - lr * 0), and
+adding 0.0 to a float leaves it bit-identical. Two optimizer options act on
+the whole variable regardless of the gradient, and are refused:
 - `weight_decay` (AdamW, or any optimizer's `weight_decay=`) shrinks every row
   by lr * wd * row before the update;
 - `use_ema` overwrites the variable with its moving average at the end of
@@ -31,6 +34,7 @@ from components.trainer.strategies.base import (
     EmbeddingStrategy,
     EmbeddingTable,
     constant_weight,
+    lookup_by_owner,
     refuse_whole_variable_options,
 )
 
@@ -43,9 +47,13 @@ class MaskedTable(EmbeddingTable):
         self.embeddings = constant_weight(self, "embeddings", table, trainable=True)
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
-        vectors = tf.gather(self.embeddings, rows)
-        is_old = (rows < self.n_frozen)[..., tf.newaxis]
-        return tf.where(is_old, tf.stop_gradient(vectors), vectors)
+        return lookup_by_owner(
+            rows,
+            self.n_frozen,
+            self.embeddings.shape[1],
+            lambda old: tf.stop_gradient(tf.gather(self.embeddings, old)),
+            lambda new: tf.gather(self.embeddings, new),
+        )
 
     def full_table(self) -> tf.Tensor:
         return tf.convert_to_tensor(self.embeddings)

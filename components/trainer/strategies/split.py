@@ -3,7 +3,9 @@
 The post's second method, without its concatenation of both tables on every
 lookup: each index is gathered from the table that owns it, so a step costs
 O(batch) whatever the number of old rows, and only the new table is a
-trainable variable (no optimizer slot ever exists for an old row).
+trainable variable (no optimizer slot ever exists for an old row). The new
+table is looked up at new indices only, so its sparse gradient holds exactly
+the new rows the batch used (a lazy optimizer then touches nothing else).
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable, constant_weight
+from components.trainer.strategies.base import (
+    EmbeddingStrategy,
+    EmbeddingTable,
+    constant_weight,
+    lookup_by_owner,
+)
 
 
 class SplitTable(EmbeddingTable):
@@ -25,10 +32,13 @@ class SplitTable(EmbeddingTable):
     def call(self, rows: tf.Tensor) -> tf.Tensor:
         if self.n_fresh == 0:
             return tf.gather(self.frozen, rows)
-        is_fresh = rows >= self.n_frozen
-        old = tf.gather(self.frozen, tf.where(is_fresh, tf.zeros_like(rows), rows))
-        new = tf.gather(self.fresh, tf.where(is_fresh, rows - self.n_frozen, tf.zeros_like(rows)))
-        return tf.where(is_fresh[..., tf.newaxis], new, old)
+        return lookup_by_owner(
+            rows,
+            self.n_frozen,
+            self.frozen.shape[1],
+            lambda old: tf.gather(self.frozen, old),
+            lambda new: tf.gather(self.fresh, new - self.n_frozen),
+        )
 
     def full_table(self) -> tf.Tensor:
         return tf.concat([self.frozen, self.fresh], axis=0)

@@ -8,10 +8,14 @@ k - n_old of the new table.
 
 Unlike the post, the new table holds the new levels only (n_new rows, not
 max(n_old, n_new)). The post over-allocated so that the remapped index of an
-old level stays in range of the new table; here the index used for the table
-that is switched off is clamped into range instead. That vector is multiplied
-by exactly 0, so its row receives an exactly-zero gradient and the result is
-unchanged. The post subtracted max(n_old, n_new), which equals n_old whenever
+old level stays in range of the new table; here the new table is looked up at
+new indices only, and an old index gets a zero vector from it (switched off
+anyway). Looking it up at a clamped index instead would give that row an
+exactly-zero gradient entry, which a lazy optimizer counts as a touch (it
+would decay the row's slots). The old table, not trainable, is still looked
+up at every index, clamped into range.
+
+The post subtracted max(n_old, n_new), which equals n_old whenever
 n_new <= n_old (its toy: 80 old, 20 new) and sent indices negative otherwise;
 subtracting n_old keeps its mapping where it worked and fixes it where it did not.
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable
+from components.trainer.strategies.base import EmbeddingStrategy, EmbeddingTable, lookup_by_owner
 from components.trainer.strategies.split import SplitTable
 
 
@@ -37,7 +41,14 @@ class TwoTables(SplitTable):
         is_new = rows >= self.n_frozen
         remapped = tf.where(is_new, rows - self.n_frozen, rows)
         old = tf.gather(self.frozen, tf.minimum(remapped, self.n_frozen - 1))
-        new = tf.gather(self.fresh, tf.minimum(remapped, self.n_fresh - 1))
+        dim = self.fresh.shape[1]
+        new = lookup_by_owner(
+            rows,
+            self.n_frozen,
+            dim,
+            lambda old_rows: tf.zeros([tf.size(old_rows), dim], self.fresh.dtype),
+            lambda new_rows: tf.gather(self.fresh, new_rows - self.n_frozen),
+        )
         switch = tf.cast(is_new, old.dtype)[..., tf.newaxis]
         return (1.0 - switch) * old + switch * new
 
