@@ -169,12 +169,6 @@ def admit_levels(
     return admitted, admissions
 
 
-def count_records(patterns: Sequence[str]) -> int:
-    files = data.list_files(patterns)
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    return data.count_rows(dataset)
-
-
 def build_model(
     settings: TrainerSettings,
     diffs: Mapping[str, levels.LevelDiff],
@@ -265,13 +259,11 @@ def train(
         keep,
         replay_fraction,
     )
-    rows_trained = data.count_rows(rows)
-    rows_total = rows_trained if keep is None else count_records(train_patterns)
-    logging.info("Training on %d of %d rows.", rows_trained, rows_total)
-    if rows_trained:
+    logging.info("Training on %d of %d rows.", rows.kept, rows.read)
+    if rows.kept:
         tf.keras.utils.set_random_seed(settings.seed)
         history = keras_model.fit(
-            data.training_batches(rows, settings.batch_size, settings.seed),
+            data.training_batches(rows.dataset, settings.batch_size, settings.seed),
             epochs=settings.epochs,
             verbose=0,
         )
@@ -279,9 +271,7 @@ def train(
     else:
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})
-    return TrainedModel(
-        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions
-    )
+    return TrainedModel(settings, keras_model, diffs, rows.kept, rows.read, parent_uri, admissions)
 
 
 def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:
