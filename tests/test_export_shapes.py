@@ -15,12 +15,13 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 import tf_keras as keras
 
 from components.trainer import artifacts, export
 from components.trainer.settings import Role, TrainerSettings
 from components.trainer.strategies import INCREMENTAL, REGISTRY
-from components.trainer.train import TrainedModel
+from components.trainer.train import TrainedModel, current_vocabularies
 from tests import pipeline_checks as checks
 from tests import test_mf_model as mf
 from tests.test_strategies import (
@@ -76,10 +77,15 @@ def train_tiny(family: str, strategy: str) -> tuple[TrainedModel, dict[str, np.n
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory) -> dict[tuple[str, str], Exported]:
+def tft_output(tmp_path_factory) -> tft.TFTransformOutput:
+    root = tmp_path_factory.mktemp("transform")
+    return write_transform_graph(SPEC, raw_rows(), str(root / "graph"), str(root / "tmp"))
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, tft_output) -> dict[tuple[str, str], Exported]:
     """Each (family, strategy)'s tiny trained model, exported by the Trainer's export function."""
     root = tmp_path_factory.mktemp("exports")
-    tft_output = write_transform_graph(SPEC, raw_rows(), str(root / "transform"), str(root / "tmp"))
     found = {}
     for family, strategy in CASES:
         trained, parents = train_tiny(family, strategy)
@@ -204,3 +210,12 @@ def test_served_predictions_and_slices_equal_the_trained_models_bit_for_bit(expo
         new_level = found.trained.model.has_new_level(features).numpy()
         assert 0 < new_level.sum() < len(new_level), "the rows mix old and new levels"
         assert flags[export.NEW_LEVEL_KEY].numpy()[:, 0].tolist() == new_level.tolist(), strategy
+
+
+def test_the_trainer_reads_the_vocabularies_tft_wrote(tft_output):
+    expected = {
+        f.name: [t.decode() for t in tft_output.vocabulary_by_name(f.vocabulary_name)]
+        for f in SPEC.categorical
+    }
+    assert sorted(expected["item"]) == sorted([*OLD["item"], *NEW["item"]])
+    assert current_vocabularies(tft_output, SPEC) == expected

@@ -120,11 +120,20 @@ def plan_levels(
 
 
 def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> dict[str, list[str]]:
-    """This run's tf.Transform vocabularies, decoded."""
+    """This run's tf.Transform vocabularies, decoded.
+
+    The files are GZIP TFRecords (`transforms.preprocessing.VOCABULARY_FORMAT`),
+    read record by record: `TFTransformOutput.vocabulary_by_name` reads them with
+    a tf.data reduce that traces three functions per vocabulary (about 0.1 s of
+    every Trainer).
+    """
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
     return {
         f.name: [
-            token.decode("utf-8") if isinstance(token, bytes) else token
-            for token in tft_output.vocabulary_by_name(f.vocabulary_name)
+            token.decode("utf-8")
+            for token in tf.compat.v1.io.tf_record_iterator(
+                tft_output.vocabulary_file_by_name(f.vocabulary_name), options
+            )
         ]
         for f in spec.categorical
     }
