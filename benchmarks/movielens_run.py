@@ -101,6 +101,27 @@ def run_spans(workdir: str, spans: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
     return {"runs": runs, "summaries": os.path.join(workdir, "work", "runs")}
 
 
+def write_old_user_spans(out: str) -> dict[int, int]:
+    """MovieLens with span 2 cut to the rows of users already seen in span 1.
+
+    The issue's B1 premise: only new movies are new levels. In the real span 2,
+    new users bring 92 % of the rows a new level; here only new movies do.
+
+    Returns:
+        rows written per span.
+    """
+    import pandas as pd
+
+    from pipeline.data.movielens import write_movielens
+
+    write_movielens(out)
+    spans = [os.path.join(out, f"span-{k}", "ratings.csv") for k in (1, 2)]
+    old, new = (pd.read_csv(path, dtype=str, keep_default_na=False) for path in spans)
+    new = new[new["userId"].isin(set(old["userId"]))]
+    new.to_csv(spans[1], index=False)
+    return {1: len(old), 2: len(new)}
+
+
 def run(workdir: str) -> dict[str, Any]:
     """B3 and B4 for the full size."""
     result = run_spans(workdir)

@@ -3,8 +3,8 @@
 `serving_default(examples=tf.string[None])` is called on batches of 1 and 256 serialized
 tf.Examples. The two models are timed in alternating rounds in one process, so drift in
 the machine's load hits both alike. The smoke size exports tiny pure-Keras models (a split
-table and a full table, same vocabulary) with the same signature; the full size loads the
-two models a MovieLens run wrote.
+table and a full table, same vocabulary, each folded as the Trainer's export folds it)
+with the same signature; the full size loads the two models a MovieLens run wrote.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ def tiny_case(levels: int, rounds: int, seconds: float) -> dict[str, Any]:
     """Exports a split and a full tiny model with one vocabulary and times both (subprocess)."""
     import tensorflow as tf
 
+    from components.trainer.families import get_family
+    from components.trainer.folding import fold
     from components.trainer.model import AdditiveEmbeddingModel, FeatureTables, TokenToRow
     from components.trainer.strategies import get_strategy
 
@@ -96,10 +98,10 @@ def tiny_case(levels: int, rounds: int, seconds: float) -> dict[str, Any]:
         layer = get_strategy(strategy).build(
             name="f_embedding", frozen=table[:first_new], fresh=table[first_new:]
         )
-        model = AdditiveEmbeddingModel(
+        trained = AdditiveEmbeddingModel(
             {"f": FeatureTables(TokenToRow(tokens), layer, first_new, "f")}
         )
-        model({"f": tf.constant(tokens[:1])})
+        model = fold(trained, get_family("additive"))
         module = tf.Module()
         module.model = model
         spec = {"f": tf.io.FixedLenFeature([], tf.string)}

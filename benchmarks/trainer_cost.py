@@ -17,7 +17,10 @@ import pstats
 import time
 from typing import Any
 
-from benchmarks import common
+from benchmarks import common, movielens_run
+
+#: the folder, under the bench workdir, of the MovieLens variant whose span 2 has old users only.
+OLD_USERS = "old-users"
 
 
 def latest_artifact(pipeline_root: str, component: str, output: str) -> str:
@@ -99,3 +102,15 @@ def run(workdir: str, repeats: int) -> dict[str, Any]:
     )
     result["load"] = common.load_average()
     return result
+
+
+def run_old_users(workdir: str, repeats: int) -> dict[str, Any]:
+    """B1 on the issue's premise: span 2 cut to old users' rows (only new movies are new).
+
+    Writes the variant under `workdir/old-users`, runs its two spans (about 3 minutes on
+    2 cores), then times the Trainers as `run` does.
+    """
+    root = os.path.join(workdir, OLD_USERS)
+    movielens_run.write_old_user_spans(os.path.join(root, "data"))
+    movielens_run.run_spans(root)
+    return run(root, repeats)

@@ -60,16 +60,30 @@ def test_only_rows_holding_a_new_level_are_read(tmp_path):
     write_transformed(path)
     model = model_with_parent()
     rows = data.load_rows([path], FEATURE_SPEC, SPEC.feature_names, keep=model.has_new_level)
-    kept = [(f["item"].numpy().decode(), f["user"].numpy().decode(), int(y)) for f, y in rows]
+    kept = [
+        (f["item"].numpy().decode(), f["user"].numpy().decode(), int(y)) for f, y in rows.dataset
+    ]
     assert kept == [(i, u, y) for i, u, y, new in ROWS if new]
-    assert data.count_rows(rows) == 3
+    assert (rows.kept, rows.read) == (3, len(ROWS))
 
 
 def test_without_a_filter_every_row_is_read(tmp_path):
     path = str(tmp_path / "part.gz")
     write_transformed(path)
     rows = data.load_rows([path], FEATURE_SPEC, SPEC.feature_names)
-    assert data.count_rows(rows) == len(ROWS)
+    assert (rows.kept, rows.read) == (len(ROWS), len(ROWS))
+    assert len(list(rows.dataset)) == len(ROWS)
+
+
+def test_rows_are_counted_across_files_and_read_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "READ_BATCH", 4)  # 6 rows per file: full and partial batches
+    paths = [str(tmp_path / f"part-{k}.gz") for k in range(3)]
+    for path in paths:
+        write_transformed(path)
+    model = model_with_parent()
+    rows = data.load_rows(paths, FEATURE_SPEC, SPEC.feature_names, keep=model.has_new_level)
+    assert (rows.kept, rows.read) == (9, 3 * len(ROWS))
+    assert len(list(rows.dataset)) == 9
 
 
 def test_a_pattern_matching_no_file_is_an_error(tmp_path):
@@ -90,11 +104,15 @@ def test_replay_adds_the_old_level_rows_picked_by_the_hash_of_their_id(tmp_path)
         rows = data.load_rows(
             [path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, replay_fraction=0.5
         )
-        assert all(set(f) == {"item", "user"} for f, _ in rows)
-        kept = [(f["item"].numpy().decode(), f["user"].numpy().decode(), int(y)) for f, y in rows]
+        assert all(set(f) == {"item", "user"} for f, _ in rows.dataset)
+        kept = [
+            (f["item"].numpy().decode(), f["user"].numpy().decode(), int(y))
+            for f, y in rows.dataset
+        ]
         assert kept == expected
+        assert (rows.kept, rows.read) == (len(expected), len(ROWS))
     everything = data.load_rows([path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, 1.0)
-    assert data.count_rows(everything) == len(ROWS)
+    assert (everything.kept, everything.read) == (len(ROWS), len(ROWS))
     assert not data.replayed(ids, 0.0).numpy().any()
 
 

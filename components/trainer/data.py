@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
@@ -14,6 +15,8 @@ Features = dict[str, tf.Tensor]
 RowFilter = Callable[[Mapping[str, tf.Tensor]], tf.Tensor]
 #: replay sampling resolution: a row is replayed if its id's bucket is below fraction * this.
 REPLAY_BUCKETS = 1_000_000
+#: rows parsed, filtered and cached per element (the training batches are cut from them).
+READ_BATCH = 4096
 
 
 def replayed(row_ids: tf.Tensor, fraction: float) -> tf.Tensor:
@@ -30,14 +33,33 @@ def list_files(patterns: Sequence[str]) -> list[str]:
     return files
 
 
+@dataclasses.dataclass(frozen=True)
+class Rows:
+    """Training rows, read, filtered and cached in one pass over the files.
+
+    Attributes:
+        dataset: the cached ({feature: string token}, int64 label) rows, unbatched.
+        kept: how many rows `dataset` holds.
+        read: how many rows the files held, before any filter.
+    """
+
+    dataset: tf.data.Dataset
+    kept: int
+    read: int
+
+
 def load_rows(
     patterns: Sequence[str],
     feature_spec: Mapping[str, tf.io.FixedLenFeature],
     feature_names: Sequence[str],
     keep: RowFilter | None = None,
     replay_fraction: float = 0.0,
-) -> tf.data.Dataset:
-    """Reads transformed examples as unbatched (features, label) rows.
+) -> Rows:
+    """Reads transformed examples as unbatched (features, label) rows, and counts them.
+
+    The counts come from the same pass that fills the cache (a reduce over
+    batches of `READ_BATCH` rows), so the files are read once: a second pass
+    just to count the rows read cost the incremental Trainer about 0.4 s.
 
     Args:
         patterns: file patterns of the transformed example splits to read.
@@ -48,35 +70,44 @@ def load_rows(
             drops, picked by `replayed` on the row id.
 
     Returns:
-        A cached dataset of ({feature: string token}, int64 label) rows.
+        The cached rows and how many were kept and read.
     """
     label_key = transformed_label_key()
     replay = keep is not None and replay_fraction > 0
     read = (*feature_names, label_key, *((ROW_ID_KEY,) if replay else ()))
     spec = {name: feature_spec[name] for name in read}
 
-    def parse(serialized: tf.Tensor) -> tuple[Features, tf.Tensor]:
+    def parse(serialized: tf.Tensor) -> tuple[Features, tf.Tensor, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, spec)
         label = tf.reshape(parsed.pop(label_key), [-1])
         names = (*feature_names, *((ROW_ID_KEY,) if replay else ()))
-        return {name: tf.reshape(parsed[name], [-1]) for name in names}, label
+        features = {name: tf.reshape(parsed[name], [-1]) for name in names}
+        return features, label, tf.size(label, out_type=tf.int64)
 
-    def filter_rows(features: Features, label: tf.Tensor) -> tuple[Features, tf.Tensor]:
+    def filter_rows(
+        features: Features, label: tf.Tensor, count: tf.Tensor
+    ) -> tuple[Features, tf.Tensor, tf.Tensor]:
         features = dict(features)
         row_ids = features.pop(ROW_ID_KEY, None)
         flags = keep(features)
         if row_ids is not None:
             flags = flags | replayed(row_ids, replay_fraction)
-        return _mask(features, label, flags)
+        return (*_mask(features, label, flags), count)
 
-    dataset = (
+    batches = (
         tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
-        .batch(4096)
+        .batch(READ_BATCH)
         .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     )
     if keep is not None:
-        dataset = dataset.map(filter_rows, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.unbatch().cache()
+        batches = batches.map(filter_rows, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = batches.cache()
+    zero = tf.constant(0, tf.int64)
+    kept, total = batches.reduce(
+        (zero, zero), lambda counts, b: (counts[0] + tf.size(b[1], tf.int64), counts[1] + b[2])
+    )
+    rows = batches.map(lambda features, label, _: (features, label)).unbatch()
+    return Rows(rows, int(kept), int(total))
 
 
 def _mask(features: Features, label: tf.Tensor, keep: tf.Tensor) -> tuple[Features, tf.Tensor]:
@@ -93,16 +124,11 @@ def count_tokens(
 ) -> dict[str, Counter]:
     """How often each token of each feature appears in the examples (for level admission)."""
     counts = {name: Counter() for name in feature_names}
-    rows = load_rows(patterns, feature_spec, feature_names).batch(4096)
+    rows = load_rows(patterns, feature_spec, feature_names).dataset.batch(READ_BATCH)
     for features, _ in rows.as_numpy_iterator():
         for name in feature_names:
             counts[name].update(token.decode("utf-8") for token in features[name])
     return counts
-
-
-def count_rows(dataset: tf.data.Dataset) -> int:
-    """Counts a dataset's rows (and fills its cache)."""
-    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
 
 
 def training_batches(dataset: tf.data.Dataset, batch_size: int, seed: int) -> tf.data.Dataset:

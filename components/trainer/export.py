@@ -1,4 +1,9 @@
-"""Serving export: a SavedModel that parses tf.Examples and applies the transform graph."""
+"""Serving export: a SavedModel that parses tf.Examples and applies the transform graph.
+
+The SavedModel serves the model's folded copy (`folding.fold`): one plain table
+per feature whatever the training strategy, so an incremental model serves
+with the same graph as the full retrain.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.trainer import artifacts
+from components.trainer.folding import fold
 from components.trainer.model import EmbeddingModel
 from components.trainer.train import TrainedModel
 
@@ -28,7 +34,10 @@ def slice_keys(feature_names: Sequence[str]) -> tuple[str, ...]:
 
 
 class ServingModule(tf.Module):
-    """Holds the model and the transform layer, and defines the signatures."""
+    """Holds the model and the transform layer, and defines the signatures.
+
+    `model` is what the signatures call: pass the folded copy (`folding.fold`).
+    """
 
     def __init__(
         self,
@@ -86,7 +95,7 @@ def export_serving_model(module: ServingModule, directory: str) -> None:
 def export_trained(
     trained: TrainedModel, tft_output: tft.TFTransformOutput, serving_model_dir: str
 ) -> None:
-    """Writes a trained model's SavedModel and, beside it, its `embeddings/` folder.
+    """Writes a trained model's SavedModel (its folded copy) and its `embeddings/` folder.
 
     Args:
         trained: the fitted model and its bookkeeping.
@@ -94,7 +103,9 @@ def export_trained(
         serving_model_dir: the Model artifact's `Format-Serving` directory.
     """
     serving_features = trained.settings.data_spec.feature_names
-    module = ServingModule(trained.model, tft_output, serving_features)
+    module = ServingModule(
+        fold(trained.model, trained.settings.family), tft_output, serving_features
+    )
     export_serving_model(module, serving_model_dir)
     artifacts.write_embeddings(
         artifacts.model_root(serving_model_dir),

@@ -119,11 +119,20 @@ def plan_levels(
 
 
 def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> dict[str, list[str]]:
-    """This run's tf.Transform vocabularies, decoded."""
+    """This run's tf.Transform vocabularies, decoded.
+
+    The files are GZIP TFRecords (`transforms.preprocessing.VOCABULARY_FORMAT`),
+    read record by record: `TFTransformOutput.vocabulary_by_name` reads them with
+    a tf.data reduce that traces three functions per vocabulary (about 0.1 s of
+    every Trainer).
+    """
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
     return {
         f.name: [
-            token.decode("utf-8") if isinstance(token, bytes) else token
-            for token in tft_output.vocabulary_by_name(f.vocabulary_name)
+            token.decode("utf-8")
+            for token in tf.compat.v1.io.tf_record_iterator(
+                tft_output.vocabulary_file_by_name(f.vocabulary_name), options
+            )
         ]
         for f in spec.categorical
     }
@@ -166,12 +175,6 @@ def admit_levels(
             settings.options.min_count,
         )
     return admitted, admissions
-
-
-def count_records(patterns: Sequence[str]) -> int:
-    files = data.list_files(patterns)
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    return data.count_rows(dataset)
 
 
 def build_model(
@@ -266,14 +269,12 @@ def train(
         keep,
         replay_fraction,
     )
-    rows_trained = data.count_rows(rows)
-    rows_total = rows_trained if keep is None else count_records(train_patterns)
     epochs = settings.options.epochs_for(settings.role, extends_parent=parent is not None)
-    logging.info("Training on %d of %d rows for %d epochs.", rows_trained, rows_total, epochs)
-    if rows_trained:
+    logging.info("Training on %d of %d rows for %d epochs.", rows.kept, rows.read, epochs)
+    if rows.kept:
         tf.keras.utils.set_random_seed(settings.seed)
         history = keras_model.fit(
-            data.training_batches(rows, settings.options.batch_size, settings.seed),
+            data.training_batches(rows.dataset, settings.options.batch_size, settings.seed),
             epochs=epochs,
             verbose=0,
         )
@@ -282,7 +283,7 @@ def train(
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in spec.feature_names})
     return TrainedModel(
-        settings, keras_model, diffs, rows_trained, rows_total, parent_uri, admissions, epochs
+        settings, keras_model, diffs, rows.kept, rows.read, parent_uri, admissions, epochs
     )
 
 
