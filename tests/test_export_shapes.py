@@ -19,7 +19,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 
 from components.trainer import artifacts, export
-from components.trainer.settings import Role, TrainerSettings
+from components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from components.trainer.strategies import INCREMENTAL, REGISTRY
 from components.trainer.train import TrainedModel, current_vocabularies
 from tests import pipeline_checks as checks
@@ -72,7 +72,12 @@ def train_tiny(family: str, strategy: str) -> tuple[TrainedModel, dict[str, np.n
         model = build(strategy, parents)
     model.compile(optimizer=keras.optimizers.RMSprop(0.05), loss="binary_crossentropy")
     model.fit(mixed_batches(), epochs=1, verbose=0)
-    settings = TrainerSettings(data_spec=SPEC, role=Role.INCREMENTAL, strategy=strategy, **columns)
+    settings = TrainerSettings(
+        data_spec=SPEC,
+        role=Role.INCREMENTAL,
+        strategy=strategy,
+        options=TrainingOptions(**columns),
+    )
     return TrainedModel(settings, model, level_diffs(), 256, 256, "parent"), parents
 
 
