@@ -50,7 +50,7 @@ def test_the_model_family_and_its_columns_reach_mlmd_and_lineage(family):
         time="t",
     )
     header, row = render.table([run]).splitlines()
-    start = header.index("model", header.index("strategy"))  # the family column
+    start = header.index("family")
     end = header.index("frozen/+added")
     shown = "mf (userId x movieId)" if family["name"] == "mf" else "additive"
     assert row[start:end].strip() == shown

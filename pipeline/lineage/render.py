@@ -38,7 +38,7 @@ def table(records: list[RunRecord]) -> str:
         "model",
         "parent",
         "strategy",
-        "model",
+        "family",
         "frozen/+added",
         "rows",
         "AUC cand",
