@@ -44,7 +44,8 @@ class MaskedTable(EmbeddingTable):
         super().__init__(**kwargs)
         self.n_frozen = int(frozen.shape[0])
         table = np.concatenate([frozen, fresh])
-        self.embeddings = constant_weight(self, "embeddings", table, trainable=True)
+        # No new rows: every lookup stops the gradient, so nothing is trainable.
+        self.embeddings = constant_weight(self, "embeddings", table, trainable=len(fresh) > 0)
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
         return lookup_by_owner(

@@ -27,7 +27,8 @@ class SplitTable(EmbeddingTable):
         self.n_frozen = int(frozen.shape[0])
         self.n_fresh = int(fresh.shape[0])
         self.frozen = constant_weight(self, "frozen", frozen, trainable=False)
-        self.fresh = constant_weight(self, "fresh", fresh, trainable=True)
+        # No new rows: nothing to train (and no "gradients do not exist" warning per step).
+        self.fresh = constant_weight(self, "fresh", fresh, trainable=self.n_fresh > 0)
 
     def call(self, rows: tf.Tensor) -> tf.Tensor:
         if self.n_fresh == 0:
