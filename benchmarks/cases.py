@@ -13,6 +13,7 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "b2_step": scaling.step_case,
     "b3_first_fit": first_fit.fit_case,
     "b5_tiny_serving": serving.tiny_case,
+    "b5_pushed_serving": serving.pushed_case,
 }
 
 

@@ -38,42 +38,63 @@ def serialized_examples(features: Mapping[str, Sequence[str]], count: int) -> li
 
 
 def predictions_per_second(
-    models: Mapping[str, str], examples: Sequence[bytes], rounds: int, seconds: float
+    models: Mapping[str, str],
+    examples: Sequence[bytes],
+    rounds: int,
+    seconds: float,
+    loads: int = 1,
 ) -> dict[str, Any]:
-    """Loads each SavedModel and times `serving_default` in alternating rounds.
+    """Loads each SavedModel `loads` times and times `serving_default` in alternating rounds.
+
+    One load of a model can serve batch 256 about 20 % faster or slower than another load
+    of the same model (the runtime's thread pools schedule each loaded function's ops
+    their own way; with one intra-op and one inter-op thread the spread goes away), so a
+    model's rate in a round is its calls over all its loads, each timed for
+    `seconds / loads`.
 
     Args:
         models: label -> SavedModel directory.
         examples: serialized tf.Examples (at least max(BATCHES)).
         rounds: alternating rounds per batch size.
-        seconds: wall time of each model in each round.
+        seconds: wall time of each model in each round (split among its loads).
+        loads: separate loads of each model, made in alternation.
 
     Returns:
         {batch: {label: median predictions/s over rounds}, "ratio_<batch>": the median
-        over rounds of first/second, "ratio_<batch>_range": their min and max}.
+        over rounds of first/second, "ratio_<batch>_range": their min and max,
+        "per_load_<batch>": {label: each load's median predictions/s}, "loads": loads}.
     """
     import tensorflow as tf
 
-    serve = {
-        label: tf.saved_model.load(path).signatures["serving_default"]
-        for label, path in models.items()
-    }
-    results: dict[str, Any] = {}
+    serve: dict[str, list[Any]] = {label: [] for label in models}
+    for _ in range(loads):
+        for label, path in models.items():
+            serve[label].append(tf.saved_model.load(path).signatures["serving_default"])
+    results: dict[str, Any] = {"loads": loads}
     for batch in BATCHES:
         tensor = tf.constant(list(examples[:batch]))
-        for fn in serve.values():
-            for _ in range(20):
-                fn(examples=tensor)  # warm-up
+        for fns in serve.values():
+            for fn in fns:
+                for _ in range(20):
+                    fn(examples=tensor)  # warm-up
         rates: dict[str, list[float]] = {label: [] for label in serve}
+        per_load: dict[str, list[list[float]]] = {
+            label: [[] for _ in fns] for label, fns in serve.items()
+        }
         for round_ in range(rounds):
             # ABBA order: neither model always runs first in a round.
             order = list(serve.items()) if round_ % 2 == 0 else list(serve.items())[::-1]
-            for label, fn in order:
-                calls, started = 0, time.perf_counter()
-                while time.perf_counter() - started < seconds:
-                    fn(examples=tensor)
-                    calls += 1
-                rates[label].append(calls * batch / (time.perf_counter() - started))
+            for label, fns in order:
+                total_calls, total_time = 0, 0.0
+                for index, fn in enumerate(fns):
+                    calls, started = 0, time.perf_counter()
+                    while time.perf_counter() - started < seconds / loads:
+                        fn(examples=tensor)
+                        calls += 1
+                    elapsed = time.perf_counter() - started
+                    per_load[label][index].append(calls * batch / elapsed)
+                    total_calls, total_time = total_calls + calls, total_time + elapsed
+                rates[label].append(total_calls * batch / total_time)
         medians = {label: round(common.median(r), 1) for label, r in rates.items()}
         first, second = (rates[label] for label in serve)
         paired = sorted(a / b for a, b in zip(first, second, strict=True))
@@ -81,11 +102,27 @@ def predictions_per_second(
         # The median of per-round ratios: a burst of load hits both models of a round.
         results[f"ratio_{batch}"] = round(common.median(paired), 3)
         results[f"ratio_{batch}_range"] = [round(paired[0], 3), round(paired[-1], 3)]
+        results[f"per_load_{batch}"] = {
+            label: [round(common.median(r), 1) for r in load_rates]
+            for label, load_rates in per_load.items()
+        }
     results["load"] = common.load_average()
     return results
 
 
-def tiny_case(levels: int, rounds: int, seconds: float) -> dict[str, Any]:
+def set_threads(threads: int) -> None:
+    """Pins the TF runtime to `threads` intra-op and inter-op threads (0: TF's default).
+
+    Must run before the process's first TF op.
+    """
+    import tensorflow as tf
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def tiny_case(levels: int, rounds: int, seconds: float, loads: int = 1) -> dict[str, Any]:
     """Exports a split and a full tiny model with one vocabulary and times both (subprocess)."""
     import tensorflow as tf
 
@@ -123,24 +160,26 @@ def tiny_case(levels: int, rounds: int, seconds: float) -> dict[str, Any]:
         export("full", f"{tmp}/full")
         examples = serialized_examples({"f": tokens}, max(BATCHES))
         models = {"incremental": f"{tmp}/incremental", "full": f"{tmp}/full"}
-        return predictions_per_second(models, examples, rounds, seconds)
+        return predictions_per_second(models, examples, rounds, seconds, loads)
 
 
 def run_tiny(size: str) -> dict[str, Any]:
     """The tiny pure-Keras serving case in a fresh process."""
-    rounds, seconds = (2, 0.2) if size == "smoke" else (9, 1.0)
-    params = {"levels": 1000, "rounds": rounds, "seconds": seconds}
+    rounds, seconds, loads = (2, 0.2, 2) if size == "smoke" else (7, 1.0, 3)
+    params = {"levels": 1000, "rounds": rounds, "seconds": seconds, "loads": loads}
     return {"tiny": common.run_case("b5_tiny_serving", params, fresh=size == "full")}
 
 
-def run_pushed(workdir: str, size: str, control: bool = False) -> dict[str, Any]:
+def pushed_case(workdir: str, size: str, control: bool, threads: int) -> dict[str, Any]:
     """Times span 2's incremental candidate against its full retrain on real eval examples.
 
-    With `control`, times the full retrain against a second load of itself instead.
+    With `control`, times the full retrain against separate loads of itself instead.
+    `threads` pins the runtime's thread pools (0: TF's default). Runs in a fresh process.
     """
     import json
     import os
 
+    set_threads(threads)
     import tensorflow as tf
 
     root = os.path.join(workdir, "work")
@@ -155,5 +194,18 @@ def run_pushed(workdir: str, size: str, control: bool = False) -> dict[str, Any]
         models = {"full": full, "full, loaded again": os.path.join(full, "")}
     else:
         models = {"incremental": os.path.join(summary["model_uri"], "Format-Serving"), "full": full}
-    rounds, seconds = (2, 0.2) if size == "smoke" else (9, 1.0)
-    return predictions_per_second(models, examples, rounds, seconds)
+    rounds, seconds, loads = (2, 0.2, 1) if size == "smoke" else (7, 1.0, 3)
+    return predictions_per_second(models, examples, rounds, seconds, loads)
+
+
+def run_pushed(workdir: str, size: str) -> dict[str, Any]:
+    """B5 on a MovieLens run's span 2: incremental vs full and the same-model control,
+    each with TF's default thread pools and with one thread (one fresh process each)."""
+    figures = {}
+    for threads, runtime in ((0, "default threads"), (1, "1 thread")):
+        for control, models in ((False, "incremental vs full"), (True, "control: full vs itself")):
+            params = {"workdir": workdir, "size": size, "control": control, "threads": threads}
+            figures[f"MovieLens span 2, {models}, {runtime}"] = common.run_case(
+                "b5_pushed_serving", params
+            )
+    return figures

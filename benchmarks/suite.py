@@ -46,10 +46,7 @@ def run_suite(size: str, out: str, workdir: str | None = None) -> tuple[str, str
             figures["b3"] = movielens_run.run(root)
             figures["b1"] = trainer_cost.run(root, repeats=3)
             figures["b1_old_users"] = trainer_cost.run_old_users(root, repeats=3)
-            figures["b5"] = {
-                "MovieLens span 2 (pushed): incremental vs full": serving.run_pushed(root, size),
-                "control: the full retrain vs itself": serving.run_pushed(root, size, control=True),
-            }
+            figures["b5"] = serving.run_pushed(root, size)
         figures["b3_first_fit"] = first_fit.run(size)
     else:
         figures["b5"] = {}

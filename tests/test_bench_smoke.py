@@ -20,6 +20,10 @@ def test_bench_smoke_size_writes_positive_figures_for_every_strategy(tmp_path) -
     tiny = results["b5"]["tiny"]
     for batch in ("1", "256"):
         assert tiny[batch]["incremental"] > 0 and tiny[batch]["full"] > 0
+        # Each model is loaded more than once, and each load is timed on its own.
+        per_load = tiny[f"per_load_{batch}"]
+        assert len(per_load["incremental"]) == tiny["loads"] == 2
+        assert all(rate > 0 for rates in per_load.values() for rate in rates)
     assert results["machine"]["cores"] >= 1
     text = Path(markdown).read_text(encoding="utf-8")
     assert "## B2 Strategy scaling" in text and "## B5 Serving" in text
