@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tf_keras.src.saving.legacy.saved_model.utils import keras_option_scope
 
 from components.trainer import artifacts
 from components.trainer.folding import fold
@@ -33,10 +34,17 @@ def slice_keys(feature_names: Sequence[str]) -> tuple[str, ...]:
     return (NEW_LEVEL_KEY, *(new_level_key(name) for name in feature_names))
 
 
+#: every signature takes a batch of serialized tf.Examples.
+EXAMPLES = [tf.TensorSpec([None], tf.string, name="examples")]
+
+
 class ServingModule(tf.Module):
     """Holds the model and the transform layer, and defines the signatures.
 
     `model` is what the signatures call: pass the folded copy (`folding.fold`).
+    The signatures are traced with AutoGraph off: they hold no Python control
+    flow, and converting Keras's and tf.Transform's layer code cost the first
+    export in a Trainer process about 2 s of its fixed overhead (B3).
     """
 
     def __init__(
@@ -57,15 +65,15 @@ class ServingModule(tf.Module):
         transformed = self.tft_layer(raw)
         return {name: tf.reshape(transformed[name], [-1]) for name in self._features}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=EXAMPLES, autograph=False)
     def serve(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         return {PREDICTION_KEY: self.model(self._transformed(serialized))}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=EXAMPLES, autograph=False)
     def transform_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         return self._transformed(serialized)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=EXAMPLES, autograph=False)
     def slice_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         """Marks rows holding a level this model added (what the Evaluator slices on).
 
@@ -80,16 +88,24 @@ class ServingModule(tf.Module):
 
 
 def export_serving_model(module: ServingModule, directory: str) -> None:
-    """Saves `module` with `serving_default`, `transform_features` and `slice_features`."""
-    tf.saved_model.save(
-        module,
-        directory,
-        signatures={
-            "serving_default": module.serve,
-            TRANSFORM_SIGNATURE: module.transform_features,
-            SLICE_SIGNATURE: module.slice_features,
-        },
-    )
+    """Saves `module` with `serving_default`, `transform_features` and `slice_features`.
+
+    Keras's layer traces are not saved (`save_traces=False`, the scope
+    `keras.Model.save` uses for it): every reader of this SavedModel (TFMA, the
+    Pusher's consumers, `newlevels`) calls the three signatures, and tracing each
+    layer's call functions for Keras's own reloading cost the first export in a
+    Trainer process about 3 s (B3's fixed overhead).
+    """
+    with keras_option_scope(save_traces=False):
+        tf.saved_model.save(
+            module,
+            directory,
+            signatures={
+                "serving_default": module.serve,
+                TRANSFORM_SIGNATURE: module.transform_features,
+                SLICE_SIGNATURE: module.slice_features,
+            },
+        )
 
 
 def export_trained(
