@@ -28,13 +28,9 @@ def fit_case(autograph: bool, rows: int, batch: int) -> dict[str, Any]:
     import tensorflow as tf
     import tf_keras as keras
 
-    from components.trainer.model import (
-        AdditiveEmbeddingModel,
-        FeatureTables,
-        TokenToRow,
-        compile_model,
-    )
+    from components.trainer.model import AdditiveEmbeddingModel, compile_model
     from components.trainer.strategies import get_strategy
+    from components.trainer.tables import FeatureTables, TokenToRow
 
     class StockLoop(AdditiveEmbeddingModel):
         """The model with Keras's own train function (AutoGraph on)."""

@@ -131,8 +131,9 @@ def tiny_case(levels: int, rounds: int, seconds: float, loads: int = 1) -> dict[
 
     from components.trainer.families import get_family
     from components.trainer.folding import fold
-    from components.trainer.model import AdditiveEmbeddingModel, FeatureTables, TokenToRow
+    from components.trainer.model import AdditiveEmbeddingModel
     from components.trainer.strategies import get_strategy
+    from components.trainer.tables import FeatureTables, TokenToRow
 
     rng = np.random.default_rng(0)
     tokens = [f"t{i}" for i in range(levels)]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 from components.trainer import artifacts
+from components.trainer.parent import parent_mismatch
 from components.trainer.settings import Role
-from components.trainer.train import parent_mismatch
 from pipeline import metadata
 from pipeline.config import RunConfig
 

@@ -22,8 +22,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.trainer.levels import diff_levels
-from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.model import AdditiveEmbeddingModel
 from components.trainer.strategies import INCREMENTAL, get_strategy
+from components.trainer.tables import build_tables
 from pipeline.data.toy import INITIAL_LEVELS, LEVELS, toy_rows
 from transforms.features import DataSpec
 

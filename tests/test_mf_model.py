@@ -7,9 +7,10 @@ import pytest
 import tensorflow as tf
 
 from components.trainer import artifacts, families
-from components.trainer.model import MatrixFactorizationModel, build_table_set
+from components.trainer.model import MatrixFactorizationModel
 from components.trainer.settings import Role, TrainerSettings, TrainingOptions, TrainingOptionsError
 from components.trainer.strategies import INCREMENTAL, get_strategy
+from components.trainer.tables import build_table_set
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError
 from tests.test_strategies import NEW, OLD, OPTIMIZERS, level_diffs, mixed_batches

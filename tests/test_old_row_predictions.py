@@ -13,9 +13,10 @@ import tf_keras as keras
 from components.ingest.csv_rows import Row
 from components.trainer import artifacts, export
 from components.trainer.levels import diff_levels
-from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.model import AdditiveEmbeddingModel
 from components.trainer.settings import Role, TrainerSettings
 from components.trainer.strategies import get_strategy
+from components.trainer.tables import build_tables
 from components.trainer.train import TrainedModel
 from pipeline import predictions
 from tests.test_export_shapes import raw_rows

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from components.trainer import artifacts
+from components.trainer.parent import check_parent
 from components.trainer.settings import Role, TrainerSettings, TrainingOptions
-from components.trainer.train import check_parent
 from transforms.features import DataSpec
 
 

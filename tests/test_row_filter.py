@@ -6,8 +6,9 @@ import tensorflow as tf
 
 from components.trainer import data
 from components.trainer.levels import diff_levels
-from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.model import AdditiveEmbeddingModel
 from components.trainer.strategies import get_strategy
+from components.trainer.tables import build_tables
 from transforms.features import DataSpec
 from transforms.preprocessing import ROW_ID_KEY, transformed_label_key
 

@@ -8,9 +8,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.trainer.levels import LevelDiff, diff_levels
-from components.trainer.model import AdditiveEmbeddingModel, build_tables
+from components.trainer.model import AdditiveEmbeddingModel
 from components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
 from components.trainer.strategies import INCREMENTAL, UnknownStrategyError, get_strategy
+from components.trainer.tables import build_tables
 from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from components.trainer import model
+from components.trainer.tables import FeatureTables, TableSpec
 from transforms.features import DataSpec
 
 DEFAULT_USER_COLUMN = "userId"
@@ -60,13 +61,13 @@ class ModelFamily(abc.ABC):
         return extra_tables | set(self.shared_names)
 
     @abc.abstractmethod
-    def table_specs(self, spec: DataSpec) -> tuple[model.TableSpec, ...]:
+    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
         """The tables the model needs, in model order."""
 
     @abc.abstractmethod
     def build(
         self,
-        tables: Mapping[str, model.FeatureTables],
+        tables: Mapping[str, FeatureTables],
         shared: Mapping[str, np.ndarray] | None,
         train_shared: bool,
     ) -> model.EmbeddingModel:
@@ -88,8 +89,8 @@ class AdditiveFamily(ModelFamily):
     name = "additive"
     default_embedding_dim = 2
 
-    def table_specs(self, spec: DataSpec) -> tuple[model.TableSpec, ...]:
-        return tuple(model.TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical)
+    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
+        return tuple(TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical)
 
     def build(self, tables, shared, train_shared) -> model.EmbeddingModel:
         return model.AdditiveEmbeddingModel(tables)
@@ -117,12 +118,12 @@ class MatrixFactorizationFamily(ModelFamily):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "user_column": self.user_column, "item_column": self.item_column}
 
-    def table_specs(self, spec: DataSpec) -> tuple[model.TableSpec, ...]:
+    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
         dims = {f.name: f.embedding_dim for f in spec.categorical}
         columns = (self.user_column, self.item_column)
         return (
-            *(model.TableSpec(c, c, dims[c]) for c in columns),
-            *(model.TableSpec(model.MatrixFactorizationModel.bias_table(c), c, 1) for c in columns),
+            *(TableSpec(c, c, dims[c]) for c in columns),
+            *(TableSpec(model.MatrixFactorizationModel.bias_table(c), c, 1) for c in columns),
         )
 
     def build(self, tables, shared, train_shared) -> model.EmbeddingModel:

@@ -17,8 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from components.trainer.families import ModelFamily
-from components.trainer.model import EmbeddingModel, FeatureTables
+from components.trainer.model import EmbeddingModel
 from components.trainer.strategies.base import EmbeddingTable, constant_weight
+from components.trainer.tables import FeatureTables
 
 
 class FoldedTable(EmbeddingTable):

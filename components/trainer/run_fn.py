@@ -8,7 +8,7 @@ import tempfile
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
-from components.trainer import artifacts, distribution, export, train
+from components.trainer import artifacts, distribution, export, parent, train
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -19,7 +19,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     trained = train.train(settings, fn_args.train_files, tft_output, parent_uri)
     if trained.parent_uri is not None:
-        train.check_frozen(trained, artifacts.read_embeddings(trained.parent_uri))
+        parent.check_frozen(trained, artifacts.read_embeddings(trained.parent_uri))
     # Saving is collective under multi-worker training, so every replica saves;
     # only the chief writes into the Model artifact, the others into scratch.
     if distribution.is_chief(trained.model.distribute_strategy.cluster_resolver):

@@ -11,11 +11,13 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer import admission, artifacts, data, families, levels, model
+from components.trainer import admission, artifacts, data, levels, model
 from components.trainer.distribution import distribution_strategy
+from components.trainer.parent import check_parent, parent_mismatch
+from components.trainer.planning import admit_levels, current_vocabularies, plan_levels
 from components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
 from components.trainer.strategies import get_strategy
-from transforms.features import DataSpec
+from components.trainer.tables import build_table_set
 
 
 @dataclasses.dataclass
@@ -76,107 +78,6 @@ class TrainedModel:
         }
 
 
-def parent_mismatch(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings) -> str | None:
-    """How a parent's model family, tables or widths differ from this run's (None if alike)."""
-    family = settings.family
-    expected_family = family.describe()
-    found_family = parent.manifest.get("model_family", families.LEGACY_FAMILY)
-    if found_family != expected_family:
-        return f"is model {found_family}, this run asks for {expected_family}"
-    expected = {t.name: t.dim for t in family.table_specs(settings.data_spec)}
-    found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
-    if expected == found:
-        return None
-    return f"has features/dims {found}, this run asks for {expected}"
-
-
-def check_parent(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings, uri: str) -> None:
-    """Refuses a parent whose family, features or embedding widths differ from this run's.
-
-    Raises:
-        artifacts.ParentModelError: naming the parent artifact and the mismatch.
-    """
-    mismatch = parent_mismatch(settings, parent)
-    if mismatch:
-        raise artifacts.ParentModelError(
-            f"previous model {uri} {mismatch}; pass --fresh-on-mismatch to train a fresh "
-            "full model instead, or use a new workdir"
-        )
-
-
-def plan_levels(
-    spec: DataSpec,
-    current: Mapping[str, Sequence[str]],
-    parent: artifacts.ExportedEmbeddings | None,
-) -> dict[str, levels.LevelDiff]:
-    """Diffs each feature's current vocabulary against the parent's, by token."""
-    return {
-        name: levels.diff_levels(
-            name, () if parent is None else parent.features[name].vocabulary, current[name]
-        )
-        for name in spec.feature_names
-    }
-
-
-def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> dict[str, list[str]]:
-    """This run's tf.Transform vocabularies, decoded.
-
-    The files are GZIP TFRecords (`transforms.preprocessing.VOCABULARY_FORMAT`),
-    read record by record: `TFTransformOutput.vocabulary_by_name` reads them with
-    a tf.data reduce that traces three functions per vocabulary (about 0.1 s of
-    every Trainer).
-    """
-    options = tf.io.TFRecordOptions(compression_type="GZIP")
-    return {
-        f.name: [
-            token.decode("utf-8")
-            for token in tf.compat.v1.io.tf_record_iterator(
-                tft_output.vocabulary_file_by_name(f.vocabulary_name), options
-            )
-        ]
-        for f in spec.categorical
-    }
-
-
-def admit_levels(
-    settings: TrainerSettings,
-    diffs: Mapping[str, levels.LevelDiff],
-    parent: artifacts.ExportedEmbeddings,
-    train_patterns: Sequence[str],
-    tft_output: tft.TFTransformOutput,
-) -> tuple[dict[str, levels.LevelDiff], dict[str, admission.Admission]]:
-    """Keeps, in each diff, only the new levels seen `min_count` times (with the parent's counts).
-
-    Returns:
-        The diffs with only admitted new levels, and each feature's admission.
-    """
-    names = settings.data_spec.feature_names
-    counts = (
-        data.count_tokens(train_patterns, tft_output.transformed_feature_spec(), names)
-        if settings.options.min_count > 1
-        else {name: {} for name in names}
-    )
-    admissions = {
-        name: admission.admit(
-            diffs[name].new, counts[name], parent.pending.get(name, {}), settings.options.min_count
-        )
-        for name in names
-    }
-    admitted = {
-        name: dataclasses.replace(diff, new=admissions[name].admitted)
-        for name, diff in diffs.items()
-    }
-    for name, decision in admissions.items():
-        logging.info(
-            "%s: admitted %d new levels, deferred %d (min count %d).",
-            name,
-            len(decision.admitted),
-            decision.deferred,
-            settings.options.min_count,
-        )
-    return admitted, admissions
-
-
 def build_model(
     settings: TrainerSettings,
     diffs: Mapping[str, levels.LevelDiff],
@@ -201,7 +102,7 @@ def build_model(
     # Shared weights train in a model without a parent; with one, only if asked.
     train_shared = parent_tables is None or settings.options.unfreeze_shared
     with distribution_strategy(settings.options.distribution).scope():
-        tables = model.build_table_set(
+        tables = build_table_set(
             family.table_specs(settings.data_spec),
             diffs,
             get_strategy(settings.strategy),
@@ -285,20 +186,3 @@ def train(
     return TrainedModel(
         settings, keras_model, diffs, rows.kept, rows.read, parent_uri, admissions, epochs
     )
-
-
-def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:
-    """Asserts that every parent row (and shared weight, unless unfrozen) survived bit for bit.
-
-    Raises:
-        AssertionError: naming the table or shared weight that moved.
-    """
-    for name, rows in parent.features.items():
-        table = trained.model.embeddings[name].full_table().numpy()
-        if not np.array_equal(table[: rows.table.shape[0]], rows.table):
-            raise AssertionError(f"old rows of {name!r} moved during training")
-    if trained.settings.options.unfreeze_shared:
-        return
-    for name, value in trained.model.shared_weights().items():
-        if not np.array_equal(value, parent.shared[name]):
-            raise AssertionError(f"shared weight {name!r} moved during training")
