@@ -180,9 +180,9 @@ def test_every_strategy_serves_with_the_full_retrains_graph_and_variables(export
             shapes = sorted(tuple(v.shape) for v in served)
             full_served = full.signatures["serving_default"].variables
             assert shapes == sorted(tuple(v.shape) for v in full_served)
-            assert len(served) == len(exports[family, strategy].parents) + (
-                family == "mf"
-            ), "one variable per table, plus the mf global bias"
+            assert len(served) == len(exports[family, strategy].parents) + (family == "mf"), (
+                "one variable per table, plus the mf global bias"
+            )
 
 
 @pytest.mark.parametrize("family", FAMILIES)
