@@ -10,10 +10,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from components.ingest.component import is_eval_row
-from components.trainer import artifacts
-from pipeline import cli
-from transforms.features import DataSpec
+from newlevels import cli
+from newlevels.components.ingest.component import is_eval_row
+from newlevels.components.trainer import artifacts
+from newlevels.transforms.features import DataSpec
 
 CONTRACT_KEYS = {
     "span",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.trainer.admission import admit
+from newlevels.components.trainer.admission import admit
 
 
 def test_min_count_one_admits_every_new_level_even_unseen_ones():

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from components.trainer import artifacts
+from newlevels.components.trainer import artifacts
 from tests import pipeline_checks as checks
 
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]

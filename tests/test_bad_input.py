@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from components.ingest.csv_rows import DataError, check_span
-from pipeline import cli
-from transforms.features import DataSpec
+from newlevels import cli
+from newlevels.components.ingest.csv_rows import DataError, check_span
+from newlevels.transforms.features import DataSpec
 
 SPEC = DataSpec.build(["level"], "label", "id")
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
@@ -139,7 +139,7 @@ def test_cli_bad_label_exits_nonzero_without_traceback_and_pushes_nothing(tmp_pa
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "newlevels.cli",
             "run",
             "--data",
             str(data),

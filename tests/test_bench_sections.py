@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.movielens_run import write_sampled_spans
-from benchmarks.pipeline_sections import fixed_overhead_lines
+from newlevels.bench.movielens_run import write_sampled_spans
+from newlevels.bench.pipeline_sections import fixed_overhead_lines
 
 
 def test_write_sampled_spans_keeps_every_nth_row_of_each_span(tmp_path) -> None:
@@ -43,7 +43,7 @@ def test_fixed_overhead_flags_components_over_half_and_skips_sub_second_ones() -
 
 
 def test_b5_verdict_mirrors_the_control_range_about_one() -> None:
-    from benchmarks.results import b5_verdicts
+    from newlevels.bench.results import b5_verdicts
 
     def figures(ratio: float, low: float, high: float) -> dict:
         return {f"ratio_{b}": ratio for b in ("1", "256")} | {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.suite import run_suite
+from newlevels.bench.suite import run_suite
 
 
 def test_bench_smoke_size_writes_positive_figures_for_every_strategy(tmp_path) -> None:

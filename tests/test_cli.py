@@ -7,11 +7,16 @@ import sys
 
 import pytest
 
-from components.trainer.settings import Role, TrainerSettings, TrainingOptions, TrainingOptionsError
-from pipeline import cli
-from pipeline.commands import demo, options
-from pipeline.errors import ConfigError
-from transforms.features import DataSpec
+from newlevels import cli
+from newlevels.cli.commands import demo, options
+from newlevels.components.trainer.settings import (
+    Role,
+    TrainerSettings,
+    TrainingOptions,
+    TrainingOptionsError,
+)
+from newlevels.pipeline.errors import ConfigError
+from newlevels.transforms.features import DataSpec
 
 
 def test_demo_never_empties_a_folder_it_did_not_make(tmp_path):
@@ -123,7 +128,7 @@ def test_top_level_help_and_light_commands_do_not_import_tensorflow():
     # `newlevels --help` should answer at once; run's options import TensorFlow.
     code = (
         "import sys\n"
-        "from pipeline import cli\n"
+        "from newlevels import cli\n"
         "for argv in (['--help'], ['data', '--help']):\n"
         "    try:\n"
         "        cli.main(argv)\n"

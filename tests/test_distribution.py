@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.trainer import train
-from components.trainer.distribution import UnknownDistributionError, is_chief
-from components.trainer.levels import diff_levels
-from components.trainer.settings import Role, TrainerSettings, TrainingOptions
-from components.trainer.strategies import INCREMENTAL
+from newlevels.components.trainer import train
+from newlevels.components.trainer.distribution import UnknownDistributionError, is_chief
+from newlevels.components.trainer.levels import diff_levels
+from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
+from newlevels.components.trainer.strategies import INCREMENTAL
 from tests.test_strategies import NEW, OLD, SPEC, mixed_batches, parent_tables
 
 

@@ -18,11 +18,11 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 
-from components.trainer import artifacts, export
-from components.trainer.planning import current_vocabularies
-from components.trainer.settings import Role, TrainerSettings, TrainingOptions
-from components.trainer.strategies import INCREMENTAL, REGISTRY
-from components.trainer.train import TrainedModel
+from newlevels.components.trainer import artifacts, export
+from newlevels.components.trainer.planning import current_vocabularies
+from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
+from newlevels.components.trainer.strategies import INCREMENTAL, REGISTRY
+from newlevels.components.trainer.train import TrainedModel
 from tests import pipeline_checks as checks
 from tests import test_mf_model as mf
 from tests.test_strategies import (

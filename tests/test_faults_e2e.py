@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from pipeline import cli, metadata
-from pipeline.data.toy import write_toy
+from newlevels import cli
+from newlevels.pipeline import metadata
+from newlevels.pipeline.data.toy import write_toy
 from tests import pipeline_checks as checks
 
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
@@ -109,7 +110,7 @@ def test_a_killed_run_is_rerun_cleanly_while_a_second_run_is_refused(
     argv = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "newlevels.cli",
         "run",
         "--data",
         str(toy),

@@ -1,4 +1,4 @@
-"""kubeflow/Dockerfile installs this package with exactly uv.lock's runtime dependencies.
+"""newlevels/kubeflow/Dockerfile installs this package with exactly uv.lock's runtime dependencies.
 
 No docker engine runs here: the recipe is read, and its `uv export` command is run
 on the files it copies, then compared with the lock's own dependency closure.
@@ -16,7 +16,7 @@ import pytest
 import tomli
 
 REPO = Path(__file__).resolve().parents[1]
-DOCKERFILE = REPO / "kubeflow" / "Dockerfile"
+DOCKERFILE = REPO / "newlevels" / "kubeflow" / "Dockerfile"
 
 
 def normalize(name: str) -> str:

@@ -14,10 +14,11 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
 from tfx.proto import range_config_pb2
 
-from components.trainer.settings import TrainerSettings, TrainingOptions
-from pipeline import cli, parameters
-from pipeline.commands import kfp
-from pipeline.pipeline import NodeIds, create_pipeline
+from newlevels import cli
+from newlevels.cli.commands import kfp
+from newlevels.components.trainer.settings import TrainerSettings, TrainingOptions
+from newlevels.pipeline import parameters
+from newlevels.pipeline.pipeline import NodeIds, create_pipeline
 
 IMAGE = "europe-docker.pkg.dev/project/repo/newlevels:0.1.0"
 ROOT = "gs://bucket/newlevels"
@@ -220,10 +221,10 @@ def test_no_component_carries_a_module_file_to_stage_as_a_wheel():
             assert component.exec_properties.get(prop) is None, (component.id, prop)
     by_id = {component.id: component.exec_properties for component in pipeline.components}
     assert by_id[NodeIds.TRANSFORM]["preprocessing_fn"] == (
-        "transforms.preprocessing.preprocessing_fn"
+        "newlevels.transforms.preprocessing.preprocessing_fn"
     )
     for trainer in (NodeIds.INCREMENTAL_TRAINER, NodeIds.FULL_TRAINER):
-        assert by_id[trainer]["run_fn"] == "components.trainer.run_fn.run_fn"
+        assert by_id[trainer]["run_fn"] == "newlevels.components.trainer.run_fn.run_fn"
 
 
 def test_yaml_output_is_the_pipeline_spec_alone_with_its_defaults(tmp_path, monkeypatch):

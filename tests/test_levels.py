@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW, diff_levels
+from newlevels.components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW, diff_levels
 
 
 def test_new_tokens_are_appended_after_previous_ones_in_current_order():

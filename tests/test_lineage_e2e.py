@@ -7,11 +7,12 @@ import json
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from components.evaluation.metrics import read_slice_metrics
-from components.trainer import artifacts
-from pipeline import cli, metadata
-from pipeline.data.toy import write_toy
-from pipeline.pipeline import NodeIds
+from newlevels import cli
+from newlevels.components.evaluation.metrics import read_slice_metrics
+from newlevels.components.trainer import artifacts
+from newlevels.pipeline import metadata
+from newlevels.pipeline.data.toy import write_toy
+from newlevels.pipeline.pipeline import NodeIds
 from tests import pipeline_checks as checks
 
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from tfx.types import standard_artifacts
 
-from components.trainer.executor import Properties, record_properties
-from pipeline.lineage import render
-from pipeline.lineage.records import ModelRecord, RunRecord
+from newlevels.components.trainer.executor import Properties, record_properties
+from newlevels.pipeline.lineage import render
+from newlevels.pipeline.lineage.records import ModelRecord, RunRecord
 
 
 def manifest(family: dict) -> dict:

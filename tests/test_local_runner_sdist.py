@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tfx.utils import dependency_utils
 
-from pipeline.config import DEFAULT_BEAM_ARGS
-from pipeline.local_runner import no_tfx_sdist, uses_direct_runner
+from newlevels.pipeline.config import DEFAULT_BEAM_ARGS
+from newlevels.pipeline.local_runner import no_tfx_sdist, uses_direct_runner
 
 
 def test_the_direct_runner_is_recognised_with_or_without_a_runner_flag() -> None:

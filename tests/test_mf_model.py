@@ -6,15 +6,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.trainer import artifacts, families
-from components.trainer.model import MatrixFactorizationModel
-from components.trainer.settings import Role, TrainerSettings, TrainingOptions, TrainingOptionsError
-from components.trainer.strategies import INCREMENTAL, get_strategy
-from components.trainer.tables import build_table_set
-from pipeline.config import RunConfig
-from pipeline.errors import ConfigError
+from newlevels.components.trainer import artifacts, families
+from newlevels.components.trainer.model import MatrixFactorizationModel
+from newlevels.components.trainer.settings import (
+    Role,
+    TrainerSettings,
+    TrainingOptions,
+    TrainingOptionsError,
+)
+from newlevels.components.trainer.strategies import INCREMENTAL, get_strategy
+from newlevels.components.trainer.tables import build_table_set
+from newlevels.pipeline.config import RunConfig
+from newlevels.pipeline.errors import ConfigError
+from newlevels.transforms.features import DataSpec
 from tests.test_strategies import NEW, OLD, OPTIMIZERS, level_diffs, mixed_batches
-from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)
 FAMILY = families.get_family("mf", user_column="user", item_column="item")
@@ -134,7 +139,7 @@ def test_mf_needs_its_user_and_item_to_be_the_categorical_columns():
 
 @pytest.mark.parametrize("unfreeze", [False, True])
 def test_build_model_trains_the_global_bias_of_a_child_only_with_unfreeze_shared(unfreeze):
-    from components.trainer import train
+    from newlevels.components.trainer import train
 
     settings = TrainerSettings(
         data_spec=SPEC,

@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from components.trainer import artifacts
-from pipeline.data.movielens import write_movielens
+from newlevels.components.trainer import artifacts
+from newlevels.pipeline.data.movielens import write_movielens
+from newlevels.transforms.features import DataSpec
 from tests import pipeline_checks as checks
-from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
 MF = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.trainer import artifacts
-from pipeline.data.movielens import write_movielens
+from newlevels.components.trainer import artifacts
+from newlevels.pipeline.data.movielens import write_movielens
+from newlevels.transforms.features import DataSpec
 from tests import pipeline_checks as checks
-from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
 
@@ -84,7 +84,7 @@ def test_auc_is_reported_for_every_slice_of_both_models(movielens_runs):
 def test_every_new_level_with_a_training_row_is_learnt_even_if_seen_once(movielens_runs):
     from collections import Counter
 
-    from components.trainer.strategies.base import fresh_rows
+    from newlevels.components.trainer.strategies.base import fresh_rows
 
     first, second = movielens_runs["summaries"]
     parent = artifacts.read_embeddings(first["model_uri"]).features

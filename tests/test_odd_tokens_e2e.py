@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.trainer import artifacts
+from newlevels.components.trainer import artifacts
+from newlevels.transforms.features import DataSpec
 from tests import pipeline_checks as checks
-from transforms.features import DataSpec
 
 ODD = ["", "a,b", 'q"uote', "line\nbreak", "cr\rtoken", "emoji 🎬", "back\\slash", "\\n", "plain"]
 SPEC = DataSpec.build(["item"], "label", "id")

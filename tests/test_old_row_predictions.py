@@ -10,15 +10,15 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from components.ingest.csv_rows import Row
-from components.trainer import artifacts, export
-from components.trainer.levels import diff_levels
-from components.trainer.model import AdditiveEmbeddingModel
-from components.trainer.settings import Role, TrainerSettings
-from components.trainer.strategies import get_strategy
-from components.trainer.tables import build_tables
-from components.trainer.train import TrainedModel
-from pipeline import predictions
+from newlevels.components.ingest.csv_rows import Row
+from newlevels.components.trainer import artifacts, export
+from newlevels.components.trainer.levels import diff_levels
+from newlevels.components.trainer.model import AdditiveEmbeddingModel
+from newlevels.components.trainer.settings import Role, TrainerSettings
+from newlevels.components.trainer.strategies import get_strategy
+from newlevels.components.trainer.tables import build_tables
+from newlevels.components.trainer.train import TrainedModel
+from newlevels.pipeline import predictions
 from tests.test_export_shapes import raw_rows
 from tests.test_strategies import NEW, OLD, SPEC, build, level_diffs, mixed_batches
 from tests.transform_graph import write_transform_graph

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.model import compile_model
-from components.trainer.optimizers import (
+from newlevels.components.trainer.model import compile_model
+from newlevels.components.trainer.optimizers import (
     LazyAdam,
     LazyRMSprop,
     LazySGD,

@@ -8,18 +8,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.trainer import artifacts
-from components.trainer.strategies import INCREMENTAL
-from components.trainer.strategies.base import fresh_rows
-from pipeline import cli, metadata
-from pipeline.config import PIPELINE_NAME
-from pipeline.data.toy import write_toy
-from pipeline.local_runner import LOG_FILE
-from pipeline.pipeline import NodeIds
-from pipeline.report import write_report
+from newlevels import cli
+from newlevels.components.trainer import artifacts
+from newlevels.components.trainer.strategies import INCREMENTAL
+from newlevels.components.trainer.strategies.base import fresh_rows
+from newlevels.pipeline import metadata
+from newlevels.pipeline.config import PIPELINE_NAME
+from newlevels.pipeline.data.toy import write_toy
+from newlevels.pipeline.local_runner import LOG_FILE
+from newlevels.pipeline.pipeline import NodeIds
+from newlevels.pipeline.report import write_report
+from newlevels.transforms.features import DataSpec
 from tests import pipeline_checks as checks
 from tests.test_report import assert_png
-from transforms.features import DataSpec
 
 SPEC = DataSpec.build(["level"], "label", "id")
 COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]

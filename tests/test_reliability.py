@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from components.trainer import artifacts
-from components.trainer.parent import check_parent
-from components.trainer.settings import Role, TrainerSettings, TrainingOptions
-from transforms.features import DataSpec
+from newlevels.components.trainer import artifacts
+from newlevels.components.trainer.parent import check_parent
+from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
+from newlevels.transforms.features import DataSpec
 
 
 def exported(root, features=("level",), dim=2) -> str:

@@ -8,11 +8,11 @@ import re
 import numpy as np
 from matplotlib import image as mpimg
 
-from components.trainer.artifacts import FeatureRows
-from pipeline import cli
-from pipeline.predictions import Predictions
-from pipeline.report import figures, page
-from pipeline.report.projection import fit_projection
+from newlevels import cli
+from newlevels.components.trainer.artifacts import FeatureRows
+from newlevels.pipeline.predictions import Predictions
+from newlevels.pipeline.report import figures, page
+from newlevels.pipeline.report.projection import fit_projection
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

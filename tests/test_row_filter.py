@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from components.trainer import data
-from components.trainer.levels import diff_levels
-from components.trainer.model import AdditiveEmbeddingModel
-from components.trainer.strategies import get_strategy
-from components.trainer.tables import build_tables
-from transforms.features import DataSpec
-from transforms.preprocessing import ROW_ID_KEY, transformed_label_key
+from newlevels.components.trainer import data
+from newlevels.components.trainer.levels import diff_levels
+from newlevels.components.trainer.model import AdditiveEmbeddingModel
+from newlevels.components.trainer.strategies import get_strategy
+from newlevels.components.trainer.tables import build_tables
+from newlevels.transforms.features import DataSpec
+from newlevels.transforms.preprocessing import ROW_ID_KEY, transformed_label_key
 
 SPEC = DataSpec.build(["item", "user"], "label", "id")
 ROWS = [  # (item, user, label, holds a new level)

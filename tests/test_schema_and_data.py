@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from pipeline.data.toy import INITIAL_LEVELS, toy_rows, write_toy
-from transforms.features import DataSpec
+from newlevels.pipeline.data.toy import INITIAL_LEVELS, toy_rows, write_toy
+from newlevels.transforms.features import DataSpec
 
 
 def test_categorical_features_have_no_closed_domain_so_new_levels_are_never_anomalies():

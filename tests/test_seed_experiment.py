@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from components.trainer.strategies import INCREMENTAL
-from pipeline import cli
-from pipeline.seed_experiment import auc
+from newlevels import cli
+from newlevels.components.trainer.strategies import INCREMENTAL
+from newlevels.pipeline.seed_experiment import auc
 
 
 def test_auc_counts_ordered_pairs_and_halves_ties():

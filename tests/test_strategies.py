@@ -7,12 +7,12 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.levels import LevelDiff, diff_levels
-from components.trainer.model import AdditiveEmbeddingModel
-from components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
-from components.trainer.strategies import INCREMENTAL, UnknownStrategyError, get_strategy
-from components.trainer.tables import build_tables
-from transforms.features import DataSpec
+from newlevels.components.trainer.levels import LevelDiff, diff_levels
+from newlevels.components.trainer.model import AdditiveEmbeddingModel
+from newlevels.components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
+from newlevels.components.trainer.strategies import INCREMENTAL, UnknownStrategyError, get_strategy
+from newlevels.components.trainer.tables import build_tables
+from newlevels.transforms.features import DataSpec
 
 SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)
 OLD = {"item": [f"i{k}" for k in range(6)], "user": [f"u{k}" for k in range(4)]}

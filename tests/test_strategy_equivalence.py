@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
-from components.trainer.strategies import INCREMENTAL, FrozenRowsError
+from newlevels.components.trainer.optimizers import SPARSE_UPDATES, with_sparse_updates
+from newlevels.components.trainer.strategies import INCREMENTAL, FrozenRowsError
 from tests.test_strategies import NEW, OLD, OPTIMIZERS, build, mixed_batches, parent_tables
 
 #: strategies whose old rows never get a non-zero gradient into the optimizer.

@@ -21,12 +21,12 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types import standard_component_specs as keys
 from tfx.utils import io_utils, proto_utils
 
-from components.ingest import csv_rows
-from components.ingest import executor as ingest
-from pipeline.config import DEFAULT_BEAM_ARGS, merge_beam_args
-from pipeline.pipeline import dotted_name
-from transforms.features import DataSpec
-from transforms.preprocessing import preprocessing_fn
+from newlevels.components.ingest import csv_rows
+from newlevels.components.ingest import executor as ingest
+from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, merge_beam_args
+from newlevels.pipeline.pipeline import dotted_name
+from newlevels.transforms.features import DataSpec
+from newlevels.transforms.preprocessing import preprocessing_fn
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
-from transforms.features import DataSpec
-from transforms.preprocessing import preprocessing_fn
+from newlevels.transforms.features import DataSpec
+from newlevels.transforms.preprocessing import preprocessing_fn
 
 
 def write_transform_graph(

@@ -1,0 +1,112 @@
+"""The RESULTS.md sections of the MovieLens pipeline runs: B3 (time) and B4 (memory)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newlevels.bench.markdown import GIB, table, verdict
+
+
+def b3_lines(b3: dict[str, Any], first_fit: dict[str, Any]) -> list[str]:
+    lines = ["## B3 Pipeline (one `newlevels run` process per span)", ""]
+    runs = b3["runs"]
+    components = sorted({c for run in runs.values() for c in run["component_s"]})
+    rows = [(c, *(runs[s]["component_s"].get(c, "-") for s in runs)) for c in components]
+    rows += [("sum of components", *(runs[s]["components_sum_s"] for s in runs))]
+    rows += [("**process wall**", *(f"**{runs[s]['wall_s']}**" for s in runs))]
+    rows += [("tfx_ephemeral sdist builds", *(runs[s]["sdist_builds"] for s in runs))]
+    rows += [("load 1m at end", *(runs[s]["load"][0] for s in runs))]
+    lines += table(("seconds", *(f"span {s}" for s in runs)), rows)
+    worst = max(run["wall_s"] for run in runs.values())
+    lines += fixed_overhead_lines(b3)
+    lines += [
+        f"Import `tfx, tensorflow` in a fresh interpreter: {b3['import_tfx_tensorflow_s']} s. "
+        f"One `tfx_ephemeral` sdist build: {b3['one_sdist_build_s']} s.",
+        f"Target <= 120 s wall per run: {verdict(worst <= 120)} (slowest {worst} s).",
+        "",
+        "First `fit` in a fresh process (MovieLens-shaped synthetic data, 1 epoch, batch 64):",
+        "",
+    ]
+    rows = [
+        (
+            name,
+            r["steps"],
+            r["first_fit_s"],
+            r["first_ms_per_step"],
+            r["second_fit_s"],
+            r["second_ms_per_step"],
+            r["load"][0],
+        )
+        for name, r in first_fit.items()
+    ]
+    lines += table(
+        ("train function", "steps", "first fit s", "ms/step", "second fit s", "ms/step", "load 1m"),
+        rows,
+    )
+    return lines
+
+
+def fixed_overhead_lines(b3: dict[str, Any]) -> list[str]:
+    """Each component's seconds on all rows and on 1 % of them, and the fixed share."""
+    if "one_percent" not in b3:
+        return []
+    full, small = b3["runs"], b3["one_percent"]
+    components = sorted(
+        {c for run in full.values() for c, seconds in run["component_s"].items() if seconds >= 1}
+    )
+    rows, over = [], []
+    for component in components:
+        cells: list[Any] = [component]
+        for span, run in full.items():
+            whole = run["component_s"].get(component)
+            part = small.get(span, {}).get("component_s", {}).get(component)
+            # Components under 1 s are left out: their fixed part costs nothing.
+            share = None if whole is None or part is None or whole < 1 else min(part / whole, 1)
+            cells += [
+                "-" if whole is None else whole,
+                "-" if part is None else part,
+                "-" if share is None else f"{share:.0%}",
+            ]
+            if share is not None and share > 0.5:
+                over.append(f"{component} span {span}: {share:.0%}")
+        rows.append(tuple(cells))
+    rows.append(
+        (
+            "**process wall**",
+            *(
+                cell
+                for span, run in full.items()
+                for cell in (run["wall_s"], small.get(span, {}).get("wall_s", "-"), "")
+            ),
+        )
+    )
+    header = ["component"]
+    for span in full:
+        header += [f"span {span} s", "on 1 % of rows s", "fixed share"]
+    counts = b3.get("one_percent_rows", {})
+    return [
+        "",
+        "Fixed overhead: the same runs on every 100th row of each span "
+        f"({', '.join(f'span {k}: {v} rows' for k, v in counts.items())}). A component's "
+        "time there is, to within 1 % of its data, what it spends whatever the data; its "
+        "fixed share is that time over its time on all rows (components under 1 s on all rows "
+        "left out).",
+        "",
+        *table(tuple(header), rows),
+        "",
+        "Target: no component spends more than half its time on fixed overhead: "
+        + (f"MISSED ({', '.join(over)})" if over else "met")
+        + ".",
+        "",
+    ]
+
+
+def b4_lines(b3: dict[str, Any]) -> list[str]:
+    rows = [
+        (f"span {s}", run["peak_rss_mib"], round(run["peak_rss_mib"] / GIB, 2))
+        for s, run in b3["runs"].items()
+    ]
+    worst = max(run["peak_rss_mib"] for run in b3["runs"].values()) / GIB
+    lines = ["## B4 Memory (peak RSS of a `newlevels run` process, children included)", ""]
+    lines += table(("run", "peak RSS MiB", "GiB"), rows)
+    return [*lines, f"Target <= 4 GiB: {verdict(worst <= 4)}.", ""]

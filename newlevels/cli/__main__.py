@@ -1,0 +1,7 @@
+"""`python -m newlevels.cli`: the `newlevels` command."""
+
+import sys
+
+from newlevels.cli import main
+
+sys.exit(main())

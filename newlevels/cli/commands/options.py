@@ -1,0 +1,200 @@
+"""Options shared by the commands that run the pipeline, and the RunConfig they build."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def columns(text: str) -> tuple[str, ...]:
+    """Parses `a,b,c` into column names."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one column")
+    return names
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from newlevels.components.trainer import families, optimizers
+    from newlevels.components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
+    from newlevels.components.trainer.distribution import FACTORIES
+    from newlevels.components.trainer.strategies import INCREMENTAL
+    from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
+
+    parser.add_argument(
+        "--strategy", default="split", help=f"one of {', '.join(INCREMENTAL)} (default: split)"
+    )
+    parser.add_argument(
+        "--categorical",
+        type=columns,
+        default=DEFAULT_CATEGORICAL,
+        help="categorical columns, comma-separated (default: userId,movieId)",
+    )
+    parser.add_argument("--label", default=DEFAULT_LABEL, help="0/1 label column (default: liked)")
+    parser.add_argument(
+        "--id", dest="id_column", default=DEFAULT_ID, help="unique row id column (default: id)"
+    )
+    parser.add_argument(
+        "--model",
+        default=families.DEFAULT,
+        choices=tuple(families.REGISTRY),
+        help="model family: additive (sum of embeddings) or mf (user x item factorization "
+        "with biases) (default: additive)",
+    )
+    parser.add_argument(
+        "--user-col",
+        dest="user_column",
+        default=families.DEFAULT_USER_COLUMN,
+        help="mf: the user column (default: userId)",
+    )
+    parser.add_argument(
+        "--item-col",
+        dest="item_column",
+        default=families.DEFAULT_ITEM_COLUMN,
+        help="mf: the item column (default: movieId)",
+    )
+    parser.add_argument(
+        "--unfreeze-shared",
+        action="store_true",
+        help="let shared weights (the mf global bias) train in an incremental run",
+    )
+    parser.add_argument(
+        "--replay-fraction",
+        type=float,
+        default=0.0,
+        help="with --unfreeze-shared: fraction of old-level rows replayed (default: 0)",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=int,
+        default=1,
+        help="a new level gets a row once seen this many times in the training rows, "
+        "counting earlier runs; until then it serves through the OOV row (default: 1)",
+    )
+    parser.add_argument(
+        "--embedding-dim",
+        type=int,
+        default=None,
+        help="embedding width (default: 2 for additive, 16 for mf)",
+    )
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
+        "--incremental-epochs",
+        type=int,
+        default=None,
+        help="passes of the incremental Trainer when it extends a previous model "
+        "(default: --epochs; a first run trains as the full retrain does)",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument(
+        "--distribution",
+        default=DEFAULT_DISTRIBUTION,
+        choices=tuple(FACTORIES),
+        help="tf.distribute strategy of both Trainers (default: default, one device)",
+    )
+    parser.add_argument(
+        "--sparse-updates",
+        default=optimizers.DEFAULT,
+        choices=optimizers.SPARSE_UPDATES,
+        help="how the optimizer applies a sparse embedding gradient: lazy updates only the "
+        "looked-up rows and their slots (O(batch) per step); dense is tf_keras's stock "
+        f"update of every row's slots (O(rows)) (default: {optimizers.DEFAULT})",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        dest="beam_args",
+        action="append",
+        default=[],
+        metavar="--FLAG=VALUE",
+        help="a Beam pipeline option for ExampleGen, Transform and Evaluator; repeat it, "
+        "and write it with '=' (--beam-arg=--runner=FlinkRunner); it replaces a default "
+        "of the same flag",
+    )
+    parser.add_argument(
+        "--min-auc",
+        type=float,
+        default=GateConfig.min_auc,
+        help="the candidate's AUC must reach this",
+    )
+    parser.add_argument(
+        "--max-auc-drop",
+        type=float,
+        default=GateConfig.max_auc_drop,
+        help="how far the candidate's AUC may fall below the full retrain's",
+    )
+    parser.add_argument(
+        "--promote-baseline-on-reject",
+        action="store_true",
+        help="push the full retrain when the candidate is rejected (if it reaches --min-auc)",
+    )
+    parser.add_argument(
+        "--fresh-on-mismatch",
+        action="store_true",
+        help="train a fresh full model when the previous model has other features or "
+        "embedding dims (default: refuse)",
+    )
+
+
+def resolve_path(path: str) -> str:
+    """A local path made absolute; a URI (gs://, s3://, hdfs://) as it is."""
+    return path if "://" in path else os.path.abspath(path)
+
+
+def training_options(args: argparse.Namespace):
+    """The TrainingOptions of parsed run options (each option's flag sets its field).
+
+    Raises:
+        TrainingOptionsError: an option out of range, naming its flag.
+    """
+    import dataclasses
+
+    from newlevels.components.trainer.settings import TrainingOptions
+
+    return TrainingOptions(
+        **{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainingOptions)}
+    )
+
+
+def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
+    """Builds the RunConfig from parsed run options."""
+    from newlevels.components.trainer import families
+    from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, GateConfig, RunConfig, merge_beam_args
+    from newlevels.pipeline.errors import ConfigError
+    from newlevels.transforms.features import DataSpec
+
+    try:
+        dim = args.embedding_dim
+        if dim is None:
+            dim = families.get_family(args.model).default_embedding_dim
+        spec = DataSpec.build(args.categorical, args.label, args.id_column, dim)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return RunConfig(
+        data_root=resolve_path(data_root),
+        span=span,
+        workdir=resolve_path(workdir),
+        data_spec=spec,
+        strategy=args.strategy,
+        options=training_options(args),
+        gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
+        promote_baseline_on_reject=args.promote_baseline_on_reject,
+        beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
+    )
+
+
+def run_span(config) -> dict:
+    """Runs one span and prints its summary table."""
+    import time
+
+    from newlevels.pipeline.local_runner import run_span as run_locally
+
+    started = time.monotonic()
+    print(
+        f"== span {config.span}: running the pipeline (log: {config.run_dir}/pipeline.log)",
+        flush=True,
+    )
+    summary, path, text = run_locally(config)
+    print(text)
+    print(f"summary: {path}  ({time.monotonic() - started:.0f} s wall)\n", flush=True)
+    return summary

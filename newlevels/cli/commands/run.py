@@ -1,0 +1,21 @@
+"""`newlevels run`: the pipeline for one span of any span-folder CSV data set."""
+
+from __future__ import annotations
+
+import argparse
+
+from newlevels.cli.commands import options
+
+NAME = "run"
+HELP = "run the pipeline for one span"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="data root holding span-N/ folders of CSV")
+    parser.add_argument("--span", type=int, required=True)
+    parser.add_argument("--workdir", required=True, help="MLMD store, artifacts and serving dir")
+    options.add_run_options(parser)
+
+
+def execute(args: argparse.Namespace) -> None:
+    options.run_span(options.run_config(args, args.data, args.span, args.workdir))

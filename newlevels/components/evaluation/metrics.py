@@ -1,0 +1,88 @@
+"""Names the Evaluator uses, and reading its sliced metrics back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from newlevels.components.trainer.export import NEW_LEVEL_KEY, new_level_key
+
+CANDIDATE = "candidate"
+BASELINE = "baseline"
+MODELS = (CANDIDATE, BASELINE)
+#: slice name -> TFMA slice key (empty = overall).
+SLICES = {
+    "overall": (),
+    "new_level_rows": ((NEW_LEVEL_KEY, 1),),
+    "old_level_rows": ((NEW_LEVEL_KEY, 0),),
+}
+
+#: per-feature slice name -> the flag value of `new_level_<feature>`.
+FEATURE_SLICES = {"new_level_rows": 1, "old_level_rows": 0}
+
+Numbers = dict[str, float | int | None]
+SliceMetrics = dict[str, dict[str, Numbers]]
+#: {model: {feature: {new_level_rows|old_level_rows: numbers}}}
+FeatureSliceMetrics = dict[str, dict[str, dict[str, Numbers]]]
+
+
+def _by_key(evaluation_uri: str | None) -> dict[str, dict[tuple, dict]]:
+    """Each model's metric values by TFMA slice key ({} for a missing evaluation)."""
+    import tensorflow_model_analysis as tfma
+
+    found: dict[str, dict[tuple, dict]] = {model: {} for model in MODELS}
+    if evaluation_uri:
+        for model in MODELS:
+            loaded = tfma.load_eval_result(evaluation_uri, model_name=model)
+            found[model] = {tuple(key): values[""][""] for key, values in loaded.slicing_metrics}
+    return found
+
+
+def read_slice_metrics(evaluation_uri: str | None) -> SliceMetrics:
+    """{model: {slice: {"auc", "accuracy", "examples"}}} from an Evaluator output.
+
+    Slices with no rows, or a missing evaluation, give None values.
+    """
+    found = _by_key(evaluation_uri)
+    return {
+        model: {name: _numbers(found[model].get(key, {})) for name, key in SLICES.items()}
+        for model in MODELS
+    }
+
+
+def read_feature_slice_metrics(
+    evaluation_uri: str | None, feature_names: Sequence[str]
+) -> FeatureSliceMetrics:
+    """Per feature, the metrics on rows whose level of it is new, and on the others.
+
+    Args:
+        evaluation_uri: the Evaluator's output, or None.
+        feature_names: the categorical features.
+
+    Returns:
+        {model: {feature: {"new_level_rows"|"old_level_rows": {"auc", "accuracy",
+        "examples"}}}}; slices with no rows, or a missing evaluation, give None values.
+    """
+    found = _by_key(evaluation_uri)
+    return {
+        model: {
+            feature: {
+                name: _numbers(found[model].get(((new_level_key(feature), flag),), {}))
+                for name, flag in FEATURE_SLICES.items()
+            }
+            for feature in feature_names
+        }
+        for model in MODELS
+    }
+
+
+def _numbers(values: dict) -> Numbers:
+    def number(metric: str) -> float | None:
+        found = values.get(metric)
+        return None if found is None else float(found["doubleValue"])
+
+    count = number("example_count")
+    return {
+        "auc": number("auc"),
+        "accuracy": number("binary_accuracy"),
+        "examples": None if count is None else int(count),
+    }

@@ -1,0 +1,120 @@
+"""Reading and checking span CSV files (pure Python, shared by the CLI and ExampleGen).
+
+Every problem is a `DataError` whose message names the file, line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+import re
+from collections.abc import Iterator
+
+import tensorflow as tf
+
+from newlevels.transforms.features import DataSpec
+
+SPAN_FOLDER = "span-{span}"
+#: ExampleGen's input pattern, relative to the data root.
+SPAN_PATTERN = "span-{SPAN}/*.csv"
+LABEL_VALUES = {"0": 0, "1": 1}
+
+
+class DataError(ValueError):
+    """The input data cannot be used as it is."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One checked CSV row."""
+
+    row_id: str
+    tokens: dict[str, str]
+    label: int
+
+
+def span_dir(data_root: str, span: int) -> str:
+    return os.path.join(data_root, SPAN_FOLDER.format(span=span))
+
+
+def available_spans(data_root: str) -> list[int]:
+    """Span numbers that have a folder under `data_root`, ascending."""
+    if not tf.io.gfile.isdir(data_root):
+        raise DataError(f"data folder {data_root} does not exist")
+    found = (re.fullmatch(r"span-(\d+)/?", name) for name in tf.io.gfile.listdir(data_root))
+    return sorted(int(match.group(1)) for match in found if match)
+
+
+def span_files(data_root: str, span: int) -> list[str]:
+    """The CSV files of one span.
+
+    Raises:
+        DataError: if the span folder is missing or holds no CSV file.
+    """
+    folder = span_dir(data_root, span)
+    if not tf.io.gfile.isdir(folder):
+        spans = available_spans(data_root)
+        raise DataError(f"span {span} does not exist: no folder {folder} (spans found: {spans})")
+    files = sorted(tf.io.gfile.glob(os.path.join(folder, "*.csv")))
+    if not files:
+        raise DataError(f"span folder {folder} holds no .csv file")
+    return files
+
+
+def read_rows(path: str, spec: DataSpec) -> Iterator[Row]:
+    """Yields the checked rows of one CSV file (extra columns are ignored).
+
+    Raises:
+        DataError: on bytes that are not UTF-8, a missing column, a ragged row, or
+            a label that is not 0 or 1. Any token is accepted, the empty string and
+            tokens with commas, quotes or line breaks included.
+    """
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 (byte {error.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}: empty file (no header)")
+        missing = [column for column in spec.required_columns if column not in header]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)} (header: {header})")
+        position = {column: header.index(column) for column in spec.required_columns}
+        for cells in reader:
+            if not cells:
+                continue
+            yield _checked_row(path, reader.line_num, cells, len(header), position, spec)
+    except csv.Error as error:
+        raise DataError(f"{path}:{reader.line_num}: malformed CSV ({error})") from None
+
+
+def _checked_row(
+    path: str, line: int, cells: list[str], width: int, position: dict[str, int], spec: DataSpec
+) -> Row:
+    if len(cells) != width:
+        raise DataError(f"{path}:{line}: {len(cells)} fields, the header has {width}")
+    raw_label = cells[position[spec.label]].strip()
+    if raw_label not in LABEL_VALUES:
+        raise DataError(
+            f"{path}:{line}: label column {spec.label!r} holds {raw_label!r}; use 0 or 1"
+        )
+    tokens = {name: cells[position[name]] for name in spec.feature_names}
+    return Row(cells[position[spec.id_column]], tokens, LABEL_VALUES[raw_label])
+
+
+def check_span(data_root: str, span: int, spec: DataSpec) -> int:
+    """Checks every file of a span; returns its row count.
+
+    Raises:
+        DataError: for the first problem found, or a span with no data row.
+    """
+    rows = sum(1 for path in span_files(data_root, span) for _ in read_rows(path, spec))
+    if rows == 0:
+        raise DataError(f"span folder {span_dir(data_root, span)} holds no data row")
+    return rows

@@ -1,0 +1,160 @@
+"""Model families behind one interface, picked by name from a registry.
+
+A family says which tables it needs (so the parent check and the export know
+them), how to build its Keras model from tables built by the run's strategy,
+and what it records in the manifest so a child can tell whether a parent is
+of the same family.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from newlevels.components.trainer import model
+from newlevels.components.trainer.tables import FeatureTables, TableSpec
+from newlevels.transforms.features import DataSpec
+
+DEFAULT_USER_COLUMN = "userId"
+DEFAULT_ITEM_COLUMN = "movieId"
+
+
+class UnknownModelError(ValueError):
+    """Raised for a model family name that is not in the registry."""
+
+
+class ModelFamilyError(ValueError):
+    """A family cannot be built on these columns (e.g. mf without its user column)."""
+
+
+class ModelFamily(abc.ABC):
+    """Builds one kind of model from tables."""
+
+    name: ClassVar[str]
+    #: embedding width when the user gives none.
+    default_embedding_dim: ClassVar[int]
+    #: names of the weights outside the tables (`embeddings/<name>.npy`).
+    shared_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, user_column: str, item_column: str) -> None:
+        self.user_column = user_column
+        self.item_column = item_column
+
+    def check(self, spec: DataSpec) -> None:
+        """Refuses columns the family cannot use (the default accepts any).
+
+        Raises:
+            ModelFamilyError: naming the columns at fault.
+        """
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the family (compared with a child's)."""
+        return {"name": self.name}
+
+    def reserved_names(self, spec: DataSpec) -> set[str]:
+        """Names the family gives its own tables and shared weights (no column may take one)."""
+        extra_tables = {t.name for t in self.table_specs(spec) if t.name != t.feature}
+        return extra_tables | set(self.shared_names)
+
+    @abc.abstractmethod
+    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
+        """The tables the model needs, in model order."""
+
+    @abc.abstractmethod
+    def build(
+        self,
+        tables: Mapping[str, FeatureTables],
+        shared: Mapping[str, np.ndarray] | None,
+        train_shared: bool,
+    ) -> model.EmbeddingModel:
+        """Builds the model.
+
+        Args:
+            tables: the tables of `table_specs`, built by the run's strategy.
+            shared: the parent's shared weights (by name), or None.
+            train_shared: whether shared weights train (else they keep their value).
+
+        Returns:
+            The (uncompiled) model.
+        """
+
+
+class AdditiveFamily(ModelFamily):
+    """The seed post's model: every row's vector summed into the logit."""
+
+    name = "additive"
+    default_embedding_dim = 2
+
+    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
+        return tuple(TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical)
+
+    def build(self, tables, shared, train_shared) -> model.EmbeddingModel:
+        return model.AdditiveEmbeddingModel(tables)
+
+
+class MatrixFactorizationFamily(ModelFamily):
+    """User x item factorization with per-level biases and a global bias."""
+
+    name = "mf"
+    default_embedding_dim = 16
+    shared_names = (model.MatrixFactorizationModel.GLOBAL_BIAS,)
+
+    def check(self, spec: DataSpec) -> None:
+        columns = (self.user_column, self.item_column)
+        if self.user_column == self.item_column or set(spec.feature_names) != set(columns):
+            raise ModelFamilyError(
+                f"--model mf needs --user-col and --item-col to be the two categorical "
+                f"columns; got user {self.user_column!r}, item {self.item_column!r}, "
+                f"categorical {list(spec.feature_names)}"
+            )
+        dims = {f.embedding_dim for f in spec.categorical}
+        if len(dims) != 1:
+            raise ModelFamilyError(f"--model mf needs one embedding dim, got {sorted(dims)}")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "user_column": self.user_column, "item_column": self.item_column}
+
+    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
+        dims = {f.name: f.embedding_dim for f in spec.categorical}
+        columns = (self.user_column, self.item_column)
+        return (
+            *(TableSpec(c, c, dims[c]) for c in columns),
+            *(TableSpec(model.MatrixFactorizationModel.bias_table(c), c, 1) for c in columns),
+        )
+
+    def build(self, tables, shared, train_shared) -> model.EmbeddingModel:
+        start = 0.0 if shared is None else float(shared[model.MatrixFactorizationModel.GLOBAL_BIAS])
+        return model.MatrixFactorizationModel(
+            tables,
+            user=self.user_column,
+            item=self.item_column,
+            global_bias=model.SharedScalar(start, trainable=train_shared, name="global_bias"),
+        )
+
+
+REGISTRY: dict[str, type[ModelFamily]] = {
+    cls.name: cls for cls in (AdditiveFamily, MatrixFactorizationFamily)
+}
+DEFAULT = AdditiveFamily.name
+#: what a manifest written before model families existed describes.
+LEGACY_FAMILY = {"name": AdditiveFamily.name}
+
+
+def get_family(
+    name: str, user_column: str = DEFAULT_USER_COLUMN, item_column: str = DEFAULT_ITEM_COLUMN
+) -> ModelFamily:
+    """Returns the family registered under `name`.
+
+    Raises:
+        UnknownModelError: naming the valid choices.
+    """
+    try:
+        return REGISTRY[name](user_column, item_column)
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model {name!r}: choose one of {', '.join(sorted(REGISTRY))}"
+        ) from None

@@ -1,0 +1,176 @@
+"""The models: a feature's tables combined into one logit.
+
+`EmbeddingModel` holds each feature's lookup and tables (built in `tables.py`) and
+the new-level flag every family shares; `AdditiveEmbeddingModel` sums every row's
+vector into the logit, as in the seed post; `MatrixFactorizationModel` takes the dot
+product of a user and an item vector plus per-level biases and a global bias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+from tf_keras.src.engine.training import reduce_per_replica
+
+from newlevels.components.trainer import optimizers
+from newlevels.components.trainer.tables import FeatureTables
+
+
+class EmbeddingModel(keras.Model):
+    """What every model family shares: token lookups, tables, the new-level flag, training.
+
+    Subclasses define `call`. `embeddings` maps table names to tables and
+    `table_features` each table to its feature.
+    """
+
+    def __init__(self, tables: Mapping[str, FeatureTables], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.feature_names = tuple(dict.fromkeys(t.feature for t in tables.values()))
+        self.lookups = {t.feature: t.lookup for t in tables.values()}
+        self.embeddings = {name: t.embedding for name, t in tables.items()}
+        self.table_features = {name: t.feature for name, t in tables.items()}
+        self.first_new_rows = {t.feature: t.first_new_row for t in tables.values()}
+
+    def shared_weights(self) -> dict[str, np.ndarray]:
+        """Weights outside the tables, by name (exported as `embeddings/<name>.npy`)."""
+        return {}
+
+    def compile(self, optimizer: str | keras.optimizers.Optimizer = "rmsprop", **kwargs) -> None:
+        """Compiles, then lets every table refuse an optimizer that would move its frozen rows.
+
+        Raises:
+            FrozenRowsError: if a table's strategy cannot keep its old rows with `optimizer`.
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        for table in self.embeddings.values():
+            table.check_optimizer(self.optimizer)
+        # Slots now, not in the first step: a tf.function whose first trace
+        # creates variables is traced a second time (~0.3 s per `fit`).
+        self.optimizer.build(self.trainable_variables)
+
+    def rows(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Each feature's row index for a batch of tokens."""
+        return {
+            name: self.lookups[name](tf.reshape(features[name], [-1]))
+            for name in self.feature_names
+        }
+
+    def new_level_flags(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Per feature, True for rows whose level of that feature this model added."""
+        return {
+            name: rows >= self.first_new_rows[name] for name, rows in self.rows(features).items()
+        }
+
+    def has_new_level(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        """True for rows holding at least one level this model added."""
+        flags = list(self.new_level_flags(features).values())
+        return tf.reduce_any(tf.stack(flags, axis=0), axis=0)
+
+    def make_train_function(self, force: bool = False):
+        """Keras's one-step train function, traced with AutoGraph off.
+
+        Profiling showed the first `fit` in a process spending most of its time
+        in AutoGraph transpiling Keras's training loop (about 12,000 `compile`
+        calls, 10-30 s; later models reuse the cache). Nothing on this path
+        needs AutoGraph: the model has no data-dependent Python control flow.
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        strategy = self.distribute_strategy
+
+        def one_step(iterator):
+            outputs = strategy.run(self.train_step, args=(next(iterator),))
+            return reduce_per_replica(outputs, strategy, reduction="auto")
+
+        self.train_function = tf.function(one_step, reduce_retracing=True, autograph=False)
+        return self.train_function
+
+
+class AdditiveEmbeddingModel(EmbeddingModel):
+    """sigmoid(sum over features of sum over dims of the feature's embedding row)."""
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        logit = tf.add_n(
+            [
+                tf.reduce_sum(self.embeddings[name](rows), axis=-1)
+                for name, rows in self.rows(features).items()
+            ]
+        )
+        return tf.sigmoid(logit)
+
+
+class SharedScalar(keras.layers.Layer):
+    """One scalar weight shared by every row (the global bias); frozen unless `trainable`."""
+
+    def __init__(self, value: float, trainable: bool, **kwargs) -> None:
+        super().__init__(trainable=trainable, **kwargs)
+        self.value = self.add_weight(
+            name="value",
+            shape=(),
+            initializer=keras.initializers.Constant(np.float32(value)),
+            trainable=trainable,
+        )
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return self.value + tf.zeros_like(inputs)
+
+
+class MatrixFactorizationModel(EmbeddingModel):
+    """sigmoid(<user_vec, item_vec> + user_bias + item_bias + global_bias).
+
+    The biases are 1-wide tables built by the same strategy as the vectors, so an
+    old level's bias freezes exactly like its vector.
+    """
+
+    GLOBAL_BIAS = "global_bias"
+
+    def __init__(
+        self,
+        tables: Mapping[str, FeatureTables],
+        user: str,
+        item: str,
+        global_bias: SharedScalar,
+        **kwargs,
+    ) -> None:
+        super().__init__(tables, **kwargs)
+        self.user, self.item = user, item
+        self.global_bias = global_bias
+
+    @staticmethod
+    def bias_table(feature: str) -> str:
+        """The name of a feature's 1-wide bias table."""
+        return f"{feature}_bias"
+
+    def shared_weights(self) -> dict[str, np.ndarray]:
+        return {self.GLOBAL_BIAS: self.global_bias.value.numpy()}
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        rows = self.rows(features)
+        user, item = rows[self.user], rows[self.item]
+        dot = tf.reduce_sum(self.embeddings[self.user](user) * self.embeddings[self.item](item), -1)
+        biases = (
+            self.embeddings[self.bias_table(self.user)](user)[:, 0]
+            + self.embeddings[self.bias_table(self.item)](item)[:, 0]
+        )
+        return tf.sigmoid(dot + biases + self.global_bias(dot))
+
+
+def compile_model(
+    model: keras.Model, learning_rate: float, sparse_updates: str = optimizers.DEFAULT
+) -> None:
+    """RMSprop and binary cross-entropy, as in the seed post.
+
+    Args:
+        model: the model to compile.
+        learning_rate: RMSprop's learning rate.
+        sparse_updates: `lazy` or `dense` (see `optimizers.py`).
+    """
+    rmsprop = keras.optimizers.RMSprop(learning_rate=learning_rate)
+    model.compile(
+        optimizer=optimizers.with_sparse_updates(rmsprop, sparse_updates),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.AUC(name="auc")],
+    )

@@ -1,0 +1,131 @@
+"""Where a model's tables are built: token -> row lookups, and each feature's tables.
+
+Each categorical feature's token is mapped to a row by the model's own append-only
+vocabulary (unseen tokens go to the OOV row). A model holds one or more tables per
+feature, each built by the run's strategy from the parent's rows (frozen) and fresh
+rows for the new levels, so every table's old rows freeze the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from newlevels.components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW, LevelDiff
+from newlevels.components.trainer.strategies import EmbeddingStrategy, EmbeddingTable
+from newlevels.components.trainer.strategies.base import fresh_rows
+from newlevels.transforms.features import DataSpec
+
+
+class TokenToRow(keras.layers.Layer):
+    """Looks a token up in a fixed vocabulary: token i -> row i + 1, anything else -> OOV."""
+
+    def __init__(self, vocabulary: Sequence[str], **kwargs) -> None:
+        super().__init__(trainable=False, **kwargs)
+        keys = tf.constant(list(vocabulary), dtype=tf.string)
+        values = tf.range(FIRST_TOKEN_ROW, FIRST_TOKEN_ROW + len(vocabulary), dtype=tf.int64)
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(keys, values), default_value=OOV_ROW
+        )
+
+    def call(self, tokens: tf.Tensor) -> tf.Tensor:
+        return self.table.lookup(tokens)
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """One embedding table: its name, the feature whose rows it holds, and its width."""
+
+    name: str
+    feature: str
+    dim: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureTables:
+    """One table's lookup and embedding layers, its feature, and where its new rows start."""
+
+    lookup: TokenToRow
+    embedding: EmbeddingTable
+    first_new_row: int
+    feature: str
+
+
+def initial_rows(
+    diff: LevelDiff, dim: int, parent_table: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Splits a feature's starting table into the frozen part and the fresh part.
+
+    Args:
+        diff: the feature's level diff.
+        dim: embedding width.
+        parent_table: the parent's [1 + old_levels, dim] table (OOV row first), or
+            None for a model with no parent.
+        seed: seeds the fresh rows.
+
+    Returns:
+        (frozen, fresh): frozen holds the parent's rows (only the OOV row, zero,
+        when there is no parent); fresh holds random rows for every new token.
+    """
+    if parent_table is None:
+        frozen = np.zeros((FIRST_TOKEN_ROW, dim), np.float32)
+    else:
+        frozen = np.asarray(parent_table, np.float32)
+        if frozen.shape != (diff.frozen_rows, dim):
+            raise ValueError(
+                f"parent table of {diff.feature!r} has shape {frozen.shape}, "
+                f"expected {(diff.frozen_rows, dim)}"
+            )
+    return frozen, fresh_rows(diff.new_levels, dim, seed)
+
+
+def build_tables(
+    spec: DataSpec,
+    diffs: Mapping[str, LevelDiff],
+    strategy: EmbeddingStrategy,
+    parent_tables: Mapping[str, np.ndarray] | None,
+    seed: int,
+) -> dict[str, FeatureTables]:
+    """Builds one table per feature (named after it) with `strategy`."""
+    specs = [TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical]
+    return build_table_set(specs, diffs, strategy, parent_tables, seed)
+
+
+def build_table_set(
+    specs: Sequence[TableSpec],
+    diffs: Mapping[str, LevelDiff],
+    strategy: EmbeddingStrategy,
+    parent_tables: Mapping[str, np.ndarray] | None,
+    seed: int,
+) -> dict[str, FeatureTables]:
+    """Builds every table in `specs` with `strategy`; tables of one feature share a lookup.
+
+    Args:
+        specs: the tables, in model order.
+        diffs: each feature's level diff.
+        strategy: builds every table, so each freezes its old rows the same way.
+        parent_tables: the parent's tables by table name, or None.
+        seed: seeds the fresh rows (table k uses seed + k).
+
+    Returns:
+        The tables by name.
+    """
+    lookups: dict[str, TokenToRow] = {}
+    tables = {}
+    for index, table in enumerate(specs):
+        diff = diffs[table.feature]
+        if table.feature not in lookups:
+            lookups[table.feature] = TokenToRow(diff.merged, name=f"{table.feature}_rows")
+        parent = None if parent_tables is None else parent_tables[table.name]
+        frozen, fresh = initial_rows(diff, table.dim, parent, seed + index)
+        tables[table.name] = FeatureTables(
+            lookup=lookups[table.feature],
+            embedding=strategy.build(name=f"{table.name}_embedding", frozen=frozen, fresh=fresh),
+            first_new_row=frozen.shape[0],
+            feature=table.feature,
+        )
+    return tables

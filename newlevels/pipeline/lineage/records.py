@@ -1,0 +1,160 @@
+"""What extended what: runs and models, read from MLMD only (never from run summaries)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+
+import ml_metadata as mlmd
+from google.protobuf import json_format
+
+from newlevels.components.evaluation.metrics import MODELS, SLICES
+from newlevels.components.evaluation.promotion import AUC
+from newlevels.components.trainer.executor import NO_PARENT, Properties
+from newlevels.pipeline import metadata
+from newlevels.pipeline.config import PIPELINE_NAME
+from newlevels.pipeline.errors import ConfigError
+from newlevels.pipeline.pipeline import NodeIds
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecord:
+    """One Model artifact and the genealogy properties its Trainer recorded."""
+
+    id: int
+    uri: str
+    role: str
+    strategy: str
+    embedding_dim: int
+    levels: dict[str, dict[str, int]]
+    rows_trained: int
+    parent_id: int | None
+    created: str
+    #: the model family: {"name"} and, for mf, "user_column" and "item_column".
+    model: dict[str, str] = dataclasses.field(default_factory=lambda: {"name": "unknown"})
+
+    @classmethod
+    def from_artifact(cls, artifact: metadata.Artifact) -> ModelRecord:
+        def value(key: str) -> Any:
+            return _plain(metadata.custom_value(artifact, key))
+
+        parent = value(Properties.PARENT_MODEL_ID)
+        levels = value(Properties.LEVELS) or {}
+        return cls(
+            id=artifact.id,
+            uri=artifact.uri,
+            role=value(Properties.ROLE) or "unknown",
+            strategy=value(Properties.STRATEGY) or "unknown",
+            embedding_dim=int(value(Properties.EMBEDDING_DIM) or 0),
+            levels={f: {k: int(v) for k, v in c.items()} for f, c in levels.items()},
+            rows_trained=int(value(Properties.ROWS_TRAINED) or 0),
+            parent_id=None if parent in (None, NO_PARENT) else int(parent),
+            created=_time(artifact.create_time_since_epoch),
+            model={
+                key: found
+                for key, prop in (
+                    ("name", Properties.MODEL_FAMILY),
+                    ("user_column", Properties.USER_COLUMN),
+                    ("item_column", Properties.ITEM_COLUMN),
+                )
+                if (found := value(prop)) is not None
+            }
+            or {"name": "unknown"},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """One pipeline run: the span, both models, the gate and what was pushed."""
+
+    run_id: str
+    span: int | None
+    candidate: ModelRecord | None
+    baseline: ModelRecord | None
+    auc: dict[str, dict[str, float | None]]
+    blessed: bool
+    pushed: bool
+    pushed_model: str | None
+    pushed_path: str | None
+    time: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _plain(value: Any) -> Any:
+    """Struct custom properties as plain Python (TFX wraps scalars in `__value__`)."""
+    if value is None or isinstance(value, (int, float, str)):
+        return value
+    decoded = json_format.MessageToDict(value)
+    return decoded.get("__value__", decoded) if isinstance(decoded, dict) else decoded
+
+
+def _time(millis: int) -> str:
+    stamp = datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _model(run: metadata.PipelineRun, node_id: str) -> ModelRecord | None:
+    node = run.nodes.get(node_id)
+    artifact = node.output("model") if node else None
+    return ModelRecord.from_artifact(artifact) if artifact else None
+
+
+def _aucs(recorded: dict | None) -> dict[str, dict[str, float | None]]:
+    recorded = recorded or {}
+    return {m: {s: recorded.get(m, {}).get(s) for s in SLICES} for m in MODELS}
+
+
+def run_record(run: metadata.PipelineRun) -> RunRecord:
+    """Reads one run's lineage facts from its MLMD executions and artifacts."""
+    example_gen = run.nodes.get(NodeIds.EXAMPLE_GEN)
+    examples = example_gen.output("examples") if example_gen else None
+    span = metadata.custom_value(examples, "span")
+    promotion = run.nodes.get(NodeIds.PROMOTION)
+    gate = promotion.output("blessing") if promotion else None
+    evaluator = run.nodes.get(NodeIds.EVALUATOR)
+    blessing = evaluator.output("blessing") if evaluator else None
+    pushes = {
+        name: node.output("pushed_model")
+        for name, node_id in (("candidate", NodeIds.PUSHER), ("baseline", NodeIds.BASELINE_PUSHER))
+        if (node := run.nodes.get(node_id)) is not None
+    }
+    pushed_as = next((k for k, a in pushes.items() if metadata.custom_value(a, "pushed")), None)
+    started = min((n.execution.create_time_since_epoch for n in run.nodes.values()), default=0)
+    return RunRecord(
+        run_id=run.run_id,
+        span=span,
+        candidate=_model(run, NodeIds.INCREMENTAL_TRAINER),
+        baseline=_model(run, NodeIds.FULL_TRAINER),
+        auc=_aucs(_plain(metadata.custom_value(gate, AUC))),
+        blessed=bool(metadata.custom_value(blessing, "blessed")),
+        pushed=pushed_as is not None,
+        pushed_model=pushed_as,
+        pushed_path=metadata.custom_value(pushes[pushed_as], "pushed_destination")
+        if pushed_as
+        else None,
+        time=_time(started),
+    )
+
+
+def history(store: mlmd.MetadataStore) -> list[RunRecord]:
+    """Every run of the pipeline, oldest first.
+
+    Raises:
+        ConfigError: if the store holds no run of the pipeline.
+    """
+    runs = metadata.all_runs(store, PIPELINE_NAME)
+    if not runs:
+        raise ConfigError(f"the MLMD store holds no run of pipeline {PIPELINE_NAME!r}")
+    return [run_record(run) for run in runs]
+
+
+def models_by_id(records: list[RunRecord]) -> dict[int, ModelRecord]:
+    return {
+        model.id: model
+        for record in records
+        for model in (record.candidate, record.baseline)
+        if model is not None
+    }

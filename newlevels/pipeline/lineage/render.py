@@ -1,0 +1,147 @@
+"""Lineage as a table, JSON, Graphviz dot or Mermaid."""
+
+from __future__ import annotations
+
+import json
+
+from newlevels.pipeline.lineage.ancestry import Step
+from newlevels.pipeline.lineage.records import ModelRecord, RunRecord
+
+FORMATS = ("table", "json", "dot", "mermaid")
+
+
+def _levels(model: ModelRecord | None) -> str:
+    if model is None:
+        return "-"
+    return " ".join(
+        f"{name} {c['old_levels']}/+{c['new_levels']}" for name, c in sorted(model.levels.items())
+    )
+
+
+def _family(model: ModelRecord | None) -> str:
+    """`additive`, or `mf (user x item)` with the columns."""
+    if model is None:
+        return "-"
+    family = model.model
+    if "user_column" in family and "item_column" in family:
+        return f"{family['name']} ({family['user_column']} x {family['item_column']})"
+    return family["name"]
+
+
+def _auc(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def table(records: list[RunRecord]) -> str:
+    header = (
+        "span",
+        "model",
+        "parent",
+        "strategy",
+        "family",
+        "frozen/+added",
+        "rows",
+        "AUC cand",
+        "AUC base",
+        "blessed",
+        "pushed",
+        "pushed path",
+        "time",
+    )
+    rows = [header]
+    for r in records:
+        model = r.candidate
+        rows.append(
+            (
+                str(r.span),
+                str(model.id) if model else "-",
+                str(model.parent_id) if model and model.parent_id is not None else "-",
+                model.strategy if model else "-",
+                _family(model),
+                _levels(model),
+                str(model.rows_trained) if model else "-",
+                _auc(r.auc["candidate"]["overall"]),
+                _auc(r.auc["baseline"]["overall"]),
+                "yes" if r.blessed else "no",
+                (
+                    f"yes ({r.pushed_model} {r.baseline.id})"
+                    if r.pushed_model == "baseline" and r.baseline
+                    else "yes"
+                    if r.pushed
+                    else "no"
+                ),
+                r.pushed_path or "-",
+                r.time,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def to_json(records: list[RunRecord]) -> str:
+    return json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True)
+
+
+def _nodes_and_edges(records: list[RunRecord]):
+    nodes, edges = [], []
+    for r in records:
+        for model, kind in ((r.candidate, "candidate"), (r.baseline, "baseline")):
+            if model is None:
+                continue
+            pushed = r.pushed and r.pushed_model == kind
+            label = f"model {model.id}\\nspan {r.span} {model.strategy}\\n{_levels(model)}"
+            nodes.append((model.id, label, kind, pushed))
+            if model.parent_id is not None:
+                edges.append((model.parent_id, model.id))
+    return nodes, edges
+
+
+def dot(records: list[RunRecord]) -> str:
+    nodes, edges = _nodes_and_edges(records)
+    lines = ["digraph newlevels {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];']
+    for node_id, label, kind, pushed in nodes:
+        style = ["filled" if pushed else "solid"] + (["dashed"] if kind == "baseline" else [])
+        fill = ', fillcolor="#c8e6c9"' if pushed else ""
+        lines.append(f'  m{node_id} [label="{label}", style="{",".join(style)}"{fill}];')
+    lines += [f'  m{parent} -> m{child} [label="extends"];' for parent, child in edges]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def mermaid(records: list[RunRecord]) -> str:
+    nodes, edges = _nodes_and_edges(records)
+    lines = ["graph LR"]
+    for node_id, label, kind, pushed in nodes:
+        text = label.replace("\\n", "<br/>")
+        lines.append(f'  m{node_id}["{text}"]')
+        if pushed:
+            lines.append(f"  class m{node_id} pushed")
+        elif kind == "baseline":
+            lines.append(f"  class m{node_id} baseline")
+    lines += [f"  m{parent} -->|extends| m{child}" for parent, child in edges]
+    lines += ["  classDef pushed fill:#c8e6c9", "  classDef baseline stroke-dasharray: 4 4"]
+    return "\n".join(lines)
+
+
+def ancestry_table(chain: list[Step]) -> str:
+    lines = []
+    for depth, step in enumerate(chain):
+        m = step.model
+        ex = step.examples
+        lines.append(
+            f"{'  ' * depth}model {m.id} ({m.role}, {_family(m)}, {m.strategy}, "
+            f"dim {m.embedding_dim}) "
+            f"{_levels(m)}; rows trained {m.rows_trained}; "
+            + (f"extends model {m.parent_id}" if m.parent_id is not None else "first full model")
+        )
+        lines.append(
+            f"{'  ' * depth}  examples {ex.id if ex else '-'} (spans 1..{ex.span if ex else '?'}), "
+            f"transform graph {step.transform_graph.id if step.transform_graph else '-'}, "
+            f"schema {step.schema.id if step.schema else '-'}"
+        )
+    return "\n".join(lines)
+
+
+RENDERERS = {"table": table, "json": to_json, "dot": dot, "mermaid": mermaid}

@@ -1,0 +1,128 @@
+"""Runs one span locally: BeamDagRunner with a SQLite MLMD store under the workdir."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from newlevels.components.ingest import csv_rows
+from newlevels.pipeline.config import PIPELINE_NAME, RunConfig
+
+LOG_FILE = "pipeline.log"
+
+
+def check_data(config: RunConfig) -> dict[int, int]:
+    """Checks spans 1..N before anything runs, so bad input fails fast with one line.
+
+    Returns:
+        rows per span.
+    """
+    return {
+        span: csv_rows.check_span(config.data_root, span, config.data_spec)
+        for span in range(1, config.span + 1)
+    }
+
+
+def log_to_file(path: str) -> None:
+    """Sends TFX, Beam and TensorFlow logging to `path` instead of the console."""
+    from absl import logging as absl_logging
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)
+    # TensorFlow's logger has its own console handler and does not propagate.
+    logging.getLogger("tensorflow").handlers = [handler]
+    absl_logging.set_verbosity(absl_logging.INFO)
+
+
+#: Runners that execute in this interpreter's environment and never stage packages.
+LOCAL_RUNNERS = ("directrunner", "direct", "fnapirunner", "bundlebaseddirectrunner")
+
+
+def uses_direct_runner(beam_args: Sequence[str]) -> bool:
+    """Whether the Beam args leave the runner at a local one (DirectRunner, FnApiRunner)."""
+    runners = [arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--runner=")]
+    return not runners or runners[-1].lower() in LOCAL_RUNNERS
+
+
+@contextlib.contextmanager
+def no_tfx_sdist(beam_args: Sequence[str]) -> Iterator[None]:
+    """Skips the `tfx_ephemeral` sdist every Beam executor builds, on the DirectRunner.
+
+    TFX's BaseBeamExecutor runs `setup.py sdist` of the installed TFX (about 1-3 s per
+    Beam component) unless an extra package, setup file, requirements file or container
+    image is in the Beam args, so that remote workers can install TFX. The DirectRunner
+    (in-memory or multi-processing) runs in this interpreter's environment and never
+    stages packages, so the sdist is thrown away. Remote runners keep TFX's behaviour.
+    """
+    if not uses_direct_runner(beam_args):
+        yield
+        return
+    from unittest import mock
+
+    from tfx.utils import dependency_utils
+
+    with mock.patch.object(dependency_utils, "make_beam_dependency_flags", list):
+        yield
+
+
+#: Runner of BeamDagRunner's own orchestration pipeline (one ParDo per component).
+ORCHESTRATION_RUNNER = "FnApiRunner"
+
+
+@contextlib.contextmanager
+def orchestration_runner(runner: str = ORCHESTRATION_RUNNER) -> Iterator[None]:
+    """Makes `runner` Beam's default runner while BeamDagRunner orchestrates.
+
+    BeamDagRunner builds its orchestration pipeline with a bare `beam.Pipeline()`,
+    so it gets Beam's default runner: DirectRunner, which in Beam 2.74 first tries
+    the Prism runner and downloads its binary from GitHub (a network call at run
+    time; offline it fails, then falls back). Passing it options instead switches
+    TFX to its legacy runner, which cannot pickle our components. Only pipelines
+    that name no runner see this default; each component's Beam args name theirs.
+    """
+    from unittest import mock
+
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    with mock.patch.object(StandardOptions, "DEFAULT_RUNNER", runner):
+        yield
+
+
+def run_pipeline(config: RunConfig) -> None:
+    """Runs the pipeline for `config.span` with BeamDagRunner."""
+    from tfx import v1 as tfx
+    from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
+
+    from newlevels.pipeline.pipeline import create_pipeline
+
+    os.makedirs(config.workdir, exist_ok=True)
+    metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+    with no_tfx_sdist(config.beam_args), orchestration_runner():
+        BeamDagRunner().run(create_pipeline(config, metadata))
+
+
+def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
+    """Checks the data, runs the pipeline and writes the run's summary.
+
+    Returns:
+        (summary, path of summary.json, the summary as a table).
+    """
+    from newlevels.pipeline import metadata, preflight, summary
+    from newlevels.pipeline.workdir_lock import locked
+
+    with locked(config.workdir):
+        check_data(config)
+        preflight.check_parent(config)
+        log_to_file(os.path.join(config.run_dir, LOG_FILE))
+        run_pipeline(config)
+        run = metadata.latest_run(metadata.open_store(config.metadata_path), PIPELINE_NAME)
+        result = summary.build_summary(config, run)
+        path = summary.write_summary(result, config.run_dir)
+    return result, path, summary.format_summary(result)

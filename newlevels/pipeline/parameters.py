@@ -1,0 +1,93 @@
+"""The per-run values of the pipeline: plain values locally, RuntimeParameters on Kubeflow.
+
+KubeflowV2DagRunner turns a RuntimeParameter into a pipeline input only when it
+is a component's *whole* execution property: the compiled task input is either
+a constant or the pipeline input of that name, and KFP v2 has no templating
+inside a value. So a per-run value is exposed as the property that holds it:
+
+    data_root                   ExampleGen `input_base` (the data root)
+    range_config                ExampleGen `range_config` (a RangeConfig as JSON: the span)
+    incremental_trainer_config  incremental Trainer `custom_config` (TrainerSettings as
+                                JSON: strategy, epochs, distribution, ...)
+    eval_config                 Evaluator `eval_config` (a tfma.EvalConfig as JSON: the
+                                gate's min AUC and max AUC drop)
+
+`parameter_values` computes every value for a RunConfig, so the compile
+defaults and the values a user passes per run come from the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from tfx import v1 as tfx
+
+from newlevels.components.ingest.component import span_range
+from newlevels.components.trainer.settings import Role
+from newlevels.pipeline.config import RunConfig
+from newlevels.pipeline.evaluation import eval_config
+
+DATA_ROOT = "data_root"
+RANGE_CONFIG = "range_config"
+INCREMENTAL_TRAINER_CONFIG = "incremental_trainer_config"
+EVAL_CONFIG = "eval_config"
+NAMES = (DATA_ROOT, RANGE_CONFIG, INCREMENTAL_TRAINER_CONFIG, EVAL_CONFIG)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunValues:
+    """What `create_pipeline` hands to the components for the per-run settings.
+
+    Each attribute is either the plain value (local runs) or a
+    `tfx.dsl.experimental.RuntimeParameter` of the same name (Kubeflow).
+    """
+
+    data_root: Any
+    range_config: Any
+    incremental_trainer_config: Any
+    eval_config: Any
+
+
+def plain_values(config: RunConfig) -> RunValues:
+    """The values of a local run."""
+    return RunValues(
+        data_root=config.data_root,
+        range_config=span_range(config.span),
+        incremental_trainer_config=config.trainer_settings(Role.INCREMENTAL).to_custom_config(),
+        eval_config=eval_config(
+            config.data_spec.label, config.gate, config.data_spec.feature_names
+        ),
+    )
+
+
+def parameter_values(config: RunConfig) -> dict[str, str]:
+    """Every runtime parameter's value for `config`, as the strings KFP passes.
+
+    Proto and dict values are JSON, in the form the components parse them from.
+    """
+    values = plain_values(config)
+    return {
+        DATA_ROOT: values.data_root,
+        RANGE_CONFIG: json_format.MessageToJson(values.range_config, sort_keys=True, indent=None),
+        INCREMENTAL_TRAINER_CONFIG: json.dumps(values.incremental_trainer_config, sort_keys=True),
+        EVAL_CONFIG: json_format.MessageToJson(values.eval_config, sort_keys=True, indent=None),
+    }
+
+
+def kubeflow_parameters(config: RunConfig) -> RunValues:
+    """RuntimeParameters named as in `NAMES`, defaulting to `config`'s values."""
+    defaults = parameter_values(config)
+    return RunValues(
+        **{
+            name: tfx.dsl.experimental.RuntimeParameter(name=name, ptype=str, default=value)
+            for name, value in defaults.items()
+        }
+    )
+
+
+def run_values(config: RunConfig, runtime_parameters: bool) -> RunValues:
+    """RuntimeParameters (Kubeflow compile) or the plain values (local run) of `config`."""
+    return kubeflow_parameters(config) if runtime_parameters else plain_values(config)

@@ -1,0 +1,207 @@
+"""What a run did, read from MLMD and the artifacts: `summary.json` and its table.
+
+The keys of `summary.json` are a public interface: extend them, never rename them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from newlevels.components.evaluation.metrics import (
+    BASELINE,
+    CANDIDATE,
+    FEATURE_SLICES,
+    SLICES,
+    read_feature_slice_metrics,
+    read_slice_metrics,
+)
+from newlevels.components.trainer import artifacts
+from newlevels.pipeline import metadata, predictions
+from newlevels.pipeline.config import RunConfig
+from newlevels.pipeline.pipeline import NodeIds
+
+SUMMARY_FILE = "summary.json"
+
+
+def old_rows_max_abs_change(model_uri: str, parent_uri: str) -> dict[str, float]:
+    """Per feature, the largest |change| of any parent token's row (and the OOV row).
+
+    Rows are matched by token, never by index.
+    """
+    child = artifacts.read_embeddings(model_uri).features
+    parent = artifacts.read_embeddings(parent_uri).features
+    changes = {}
+    for name, old in parent.items():
+        new = child[name]
+        row_of = {token: i for i, token in enumerate(new.vocabulary)}
+        rows = np.array([row_of[token] for token in old.vocabulary], dtype=np.int64)
+        delta = np.abs(new.weights[rows] - old.weights) if len(rows) else np.zeros(1)
+        changes[name] = float(max(delta.max(initial=0.0), np.abs(new.oov - old.oov).max()))
+    return changes
+
+
+def _old_rows_change(model_uri: str, parent_uri: str | None) -> dict[str, float] | None:
+    return None if parent_uri is None else old_rows_max_abs_change(model_uri, parent_uri)
+
+
+def _old_rows_predictions(
+    config: RunConfig, model_uri: str, parent_uri: str | None, evaluated: bool
+) -> dict[str, float | int] | None:
+    """The candidate against its parent on the evaluation rows with only old levels."""
+    if parent_uri is None or not evaluated:
+        return None
+    rows = predictions.span_eval_rows(config.data_root, config.span, config.data_spec)
+    return predictions.old_level_prediction_change(model_uri, parent_uri, rows)
+
+
+def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any]:
+    """Assembles the summary of `run` (the run of `config.span` just finished)."""
+    trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
+    full = run.nodes.get(NodeIds.FULL_TRAINER)
+    evaluator = run.nodes.get(NodeIds.EVALUATOR)
+    pushes = [
+        node.output("pushed_model")
+        for node_id in (NodeIds.PUSHER, NodeIds.BASELINE_PUSHER)
+        if (node := run.nodes.get(node_id)) is not None
+    ]
+    pushed_model = next((a for a in pushes if metadata.custom_value(a, "pushed")), None)
+    model = trainer.output("model")
+    manifest = artifacts.read_embeddings(model.uri).manifest
+    blessing = evaluator.output("blessing") if evaluator else None
+    pushed = pushed_model is not None
+    promoted = pushed and pushed_model is not pushes[0]
+    evaluation = evaluator.output("evaluation") if evaluator else None
+    return {
+        "span": config.span,
+        "strategy": config.strategy,
+        "label": config.data_spec.label,
+        "features": {
+            name: {key: counts[key] for key in ("old_levels", "new_levels", "vocab_size")}
+            for name, counts in manifest["features"].items()
+        },
+        "rows_trained": manifest["rows_trained"],
+        "rows_total": manifest["rows_total"],
+        "epochs": manifest.get("epochs"),
+        "metrics": read_slice_metrics(evaluation.uri if evaluation else None),
+        "blessed": bool(metadata.custom_value(blessing, "blessed")),
+        "pushed": pushed,
+        "pushed_path": metadata.custom_value(pushed_model, "pushed_destination")
+        if pushed
+        else None,
+        "model_uri": model.uri,
+        "parent_model_uri": manifest["parent_model_uri"],
+        "seconds": {node_id: round(node.seconds, 2) for node_id, node in run.nodes.items()},
+        # Additions beyond the contract's minimum:
+        "run_id": run.run_id,
+        "pushed_model": ("baseline" if promoted else "candidate") if pushed else None,
+        "model_id": model.id,
+        "baseline_model_uri": full.output("model").uri if full else None,
+        "new_levels": sum(counts["new_levels"] for counts in manifest["features"].values()),
+        "data_root": config.data_root,
+        "gate": {"min_auc": config.gate.min_auc, "max_auc_drop": config.gate.max_auc_drop},
+        "old_rows_max_abs_change": _old_rows_change(model.uri, manifest["parent_model_uri"]),
+        "frozen_rows": {
+            name: 1 + counts["old_levels"] if manifest["parent_model_uri"] else 0
+            for name, counts in manifest["features"].items()
+        },
+        "model": manifest.get("model_family", {"name": "additive"}),
+        "admission": {
+            name: {"admitted": counts["admitted"], "deferred": counts["deferred"]}
+            for name, counts in manifest.get("admission", {}).items()
+        },
+        "metrics_by_feature": read_feature_slice_metrics(
+            evaluation.uri if evaluation else None, config.data_spec.feature_names
+        ),
+        "old_level_rows_prediction_change": _old_rows_predictions(
+            config, model.uri, manifest["parent_model_uri"], evaluation is not None
+        ),
+        "shared_weights": {
+            name: float(value)
+            for name, value in artifacts.read_embeddings(model.uri).shared.items()
+        },
+    }
+
+
+def write_summary(summary: dict[str, Any], run_dir: str) -> str:
+    os.makedirs(run_dir, exist_ok=True)
+    path = os.path.join(run_dir, SUMMARY_FILE)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2, sort_keys=True)
+    return path
+
+
+def _fmt(value: float | None) -> str:
+    return "   -  " if value is None else f"{value:.4f}"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A short, readable table of what was frozen, trained, gated and pushed."""
+    parent = summary["parent_model_uri"]
+    if parent and summary["new_levels"] == 0:
+        return (
+            f"span {summary['span']}: no new levels since {parent}: "
+            "nothing trained, evaluated or pushed"
+        )
+    lines = [
+        f"span {summary['span']}  strategy {summary['strategy']}  "
+        + (f"extends {parent}" if parent else "no previous model: trained every level"),
+        "",
+        f"{'feature':<16}{'frozen (old)':>14}{'new':>8}{'vocab':>8}",
+    ]
+    for name, counts in summary["features"].items():
+        lines.append(
+            f"{name:<16}{counts['old_levels']:>14}{counts['new_levels']:>8}{counts['vocab_size']:>8}"
+        )
+    lines += [
+        "",
+        f"rows trained: {summary['rows_trained']} of {summary['rows_total']} span training rows"
+        + (f", {summary['epochs']} epochs" if summary.get("epochs") else ""),
+        *(
+            [f"old rows max |change| by token: {summary['old_rows_max_abs_change']}"]
+            if summary["old_rows_max_abs_change"] is not None
+            else []
+        ),
+        "",
+        f"{'AUC':<16}{'candidate':>10}{'baseline':>10}{'rows':>7}",
+    ]
+    metrics = summary["metrics"]
+    for name in SLICES:
+        cand, base = metrics[CANDIDATE][name], metrics[BASELINE][name]
+        rows = "-" if cand["examples"] is None else str(cand["examples"])
+        lines.append(f"{name:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+    by_feature = summary.get("metrics_by_feature", {})
+    for feature in by_feature.get(CANDIDATE, {}):
+        for name in FEATURE_SLICES:
+            cand = by_feature[CANDIDATE][feature][name]
+            base = by_feature[BASELINE][feature][name]
+            rows = "-" if cand["examples"] is None else str(cand["examples"])
+            label = f"{name.split('_')[0]} {feature}"
+            lines.append(f"{label:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+    change = summary.get("old_level_rows_prediction_change")
+    if change is not None:
+        lines.append(
+            f"old-level rows: max |candidate - parent| prediction {change['max_abs']} "
+            f"over {change['rows']} rows"
+            + (" (the parent's predictions, bit for bit)" if change["max_abs"] == 0.0 else "")
+        )
+    gate = summary["gate"]
+    lines += [
+        "",
+        f"gate: AUC >= {gate['min_auc']} and at most {gate['max_auc_drop']} below the full retrain"
+        f" -> {'BLESSED' if summary['blessed'] else 'REJECTED'}",
+        "pushed: "
+        + (
+            f"{summary['pushed_path']} (the {summary['pushed_model']})"
+            if summary["pushed"]
+            else "nothing"
+        ),
+        "seconds: "
+        + ", ".join(
+            f"{k} {v:.1f}" for k, v in sorted(summary["seconds"].items(), key=lambda kv: -kv[1])
+        ),
+    ]
+    return "\n".join(lines)
