@@ -8,6 +8,7 @@ from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
 from newlevels.delta.format import DeltaError
+from newlevels.transforms.vocabularies import TransformOutputError
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,7 @@ USER_ERRORS = (
     ReportInputError,
     TrainingOptionsError,
     DeltaError,
+    TransformOutputError,
 )
 
 
