@@ -90,16 +90,8 @@ def run_spans(
     runs = {}
     for span in spans:
         log_path = os.path.join(workdir, f"bench-span-{span}.log")
-        command = newlevels_command(
-            "run",
-            "--data",
-            data,
-            "--span",
-            str(span),
-            "--workdir",
-            os.path.join(workdir, "work"),
-            *run_args,
-        )
+        where = ("--data", data, "--span", str(span), "--workdir", os.path.join(workdir, "work"))
+        command = newlevels_command("run", *where, *run_args)
         wall, rss, code = timed_process(command, log_path)
         if code:
             raise common.BenchError(f"span {span} run failed ({code}): see {log_path}")
