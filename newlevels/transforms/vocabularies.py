@@ -105,14 +105,15 @@ def categorical_vocabularies(
 def check_transformed_features(
     feature_spec: Mapping[str, tf.io.FixedLenFeature | tf.io.VarLenFeature],
     feature_names: Iterable[str],
-    row_id: bool = False,
+    row_id_for: Iterable[str] = (),
 ) -> None:
     """Refuses a transformed feature spec that lacks the tokens, the label or the row id.
 
     Args:
         feature_spec: the Transform output's transformed feature spec.
         feature_names: the categorical features the Trainer reads.
-        row_id: whether the row id is needed (`--replay-fraction`).
+        row_id_for: the flags set that need the row id (e.g. `--replay-fraction`);
+            empty when nothing reads it.
 
     Raises:
         TransformOutputError: naming the missing or misshapen key and the fix.
@@ -120,12 +121,13 @@ def check_transformed_features(
     names = tuple(feature_names)
     needed = {name: "the feature's tokens" for name in names}
     needed[LABEL_KEY] = "the 0/1 label"
-    if row_id:
-        needed[ROW_ID_KEY] = "the row id, which --replay-fraction samples by"
+    flags = " and ".join(row_id_for)
+    if flags:
+        needed[ROW_ID_KEY] = f"the row id, which {flags} needs"
     for key, what in needed.items():
         spec = feature_spec.get(key)
         if spec is None:
-            hint = ", or drop --replay-fraction" if key == ROW_ID_KEY else ""
+            hint = f", or drop {flags}" if key == ROW_ID_KEY else ""
             raise TransformOutputError(
                 f"the Transform output has no {key!r} ({what}): its preprocessing_fn must "
                 f"return it (see newlevels.transforms.vocabularies){hint}"

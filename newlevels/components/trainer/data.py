@@ -82,7 +82,8 @@ def load_rows(
             replay fraction, even on a run that replays nothing yet) the row id.
     """
     # Extra transformed features (a user's Transform may output more) are not read.
-    check_transformed_features(feature_spec, feature_names, row_id=replay_fraction > 0)
+    replay_flag = ("--replay-fraction",) if replay_fraction > 0 else ()
+    check_transformed_features(feature_spec, feature_names, row_id_for=replay_flag)
     label_key = transformed_label_key()
     replay = keep is not None and replay_fraction > 0
     read = (*feature_names, label_key, *((ROW_ID_KEY,) if replay else ()))
