@@ -57,6 +57,8 @@ def test_an_index_given_only_the_delta_answers_knn_as_one_rebuilt_from_the_child
         added = index.apply(delta)
         assert added == len(delta.tables[table].tail) < index.index.ntotal
         assert_same_answers(index, TableIndex.build(models[child], table, metric))
+        assert index.apply(delta) == 0  # a job that re-runs changes nothing
+        assert_same_answers(index, TableIndex.build(models[child], table, metric))
     # Only the new rows travelled: the old ones were the index's all along.
     assert index.index.ntotal - parent_rows == len(delta_models.NEW[table]) + len(
         delta_models.NEWER[table]

@@ -114,7 +114,8 @@ class TableIndex:
             delta: a delta whose parent table is the one this index holds.
 
         Returns:
-            How many rows were added.
+            How many rows were added (0 if the index already holds the child's
+            table: applying a delta twice is harmless, e.g. when a job re-runs).
 
         Raises:
             DeltaError: before changing the index, if the delta applies to another
@@ -122,6 +123,8 @@ class TableIndex:
                 delta's would not be the child's table (an old row would move).
         """
         change = delta.table(self.table)
+        if change.child_digest == self.digest:
+            return 0
         if change.parent_digest != self.digest:
             raise DeltaError(
                 f"delta {delta.parent_model_uri} -> {delta.child_model_uri} applies to table "

@@ -36,9 +36,9 @@ def execute(args: argparse.Namespace) -> None:
     write_delta(delta, out)
     print(f"delta {delta.parent_model_uri} -> {delta.child_model_uri}")
     for name, table in sorted(delta.tables.items()):
+        ids = f" (ids {table.ids[0]}..{table.ids[-1]})" if len(table.tail) else ""
         print(
-            f"  {name}: {table.parent_rows} old rows kept, {len(table.tail)} new "
-            f"(ids {table.parent_rows}..{table.parent_rows + len(table.tail) - 1}); "
+            f"  {name}: {table.parent_rows} old rows kept, {len(table.tail)} new{ids}; "
             f"{table.parent_digest} -> {table.child_digest}"
         )
     for name, value in sorted(delta.shared.items()):
