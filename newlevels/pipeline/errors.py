@@ -7,6 +7,8 @@ from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
+from newlevels.delta.format import DeltaError
+from newlevels.transforms.vocabularies import TransformOutputError
 
 
 class ConfigError(ValueError):
@@ -30,6 +32,8 @@ USER_ERRORS = (
     ConfigError,
     ReportInputError,
     TrainingOptionsError,
+    DeltaError,
+    TransformOutputError,
 )
 
 
