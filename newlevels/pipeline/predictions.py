@@ -16,7 +16,7 @@ import tensorflow as tf
 from newlevels.components.ingest import csv_rows
 from newlevels.components.ingest.component import is_eval_row
 from newlevels.components.trainer import artifacts
-from newlevels.components.trainer.export import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
+from newlevels.contracts.signatures import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
 from newlevels.transforms.features import DataSpec
 
 

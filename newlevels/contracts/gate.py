@@ -1,0 +1,280 @@
+"""The gate: one decision per span (extend, rebase or hold), its policy, budgets and reasons.
+
+The Evaluator compares the candidate (the extension) with the span's full
+retrain on cohort slices (`signatures.COHORTS`). Four thresholds, each a TFMA
+per-slice threshold (`thresholds`), say whether the candidate may be served:
+
+- value floor: the candidate's overall AUC is at least `min_auc`;
+- overall: it is at most `tolerance` below the full retrain's;
+- new-level rows: the same tolerance on rows holding a level it added;
+- staleness: on rows with only old levels, at most `staleness_budget` below the
+  full retrain. The candidate serves those rows with its parent's rows, bit for
+  bit, so this is the parent's staleness.
+
+A threshold on a slice with no rows does not apply (a first model has no old
+rows). `decide` adds the freeze certificate (an extension whose old rows are
+not its parent's is never served) and the policy:
+
+- `extend-or-rebase` (default): extend if the candidate passes; else rebase
+  (serve the full retrain) if it reaches the value floor; else hold. The served
+  model is then never more than `tolerance` AUC behind the span's full retrain.
+- `extend-only`: extend if the candidate passes, else hold (serve nothing new).
+
+No TensorFlow, TFX or TFMA here: the EvalConfig builder, the decision
+component, the CLI and the summary all read this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+EXTEND, REBASE, HOLD = "extend", "rebase", "hold"
+DECISIONS = (EXTEND, REBASE, HOLD)
+EXTEND_OR_REBASE, EXTEND_ONLY = "extend-or-rebase", "extend-only"
+POLICIES = (EXTEND_OR_REBASE, EXTEND_ONLY)
+
+CANDIDATE, BASELINE = "candidate", "baseline"
+MODELS = (CANDIDATE, BASELINE)
+#: the summary's slice names: the overall slice and the three cohorts.
+OVERALL = "overall"
+NEW_ROWS, UNSEEN_ROWS, OLD_ROWS = "new_level_rows", "unseen_level_rows", "old_level_rows"
+SLICE_NAMES = (OVERALL, NEW_ROWS, UNSEEN_ROWS, OLD_ROWS)
+
+#: {model: {slice name: AUC, or None for a slice with no rows}}
+Aucs = Mapping[str, Mapping[str, float | None]]
+
+
+class GateError(ValueError):
+    """A gate setting out of range, naming its flag."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    """The gate's policy and budgets (one source of truth for their defaults).
+
+    Attributes:
+        min_auc: the value floor: a served model's overall AUC reaches this.
+        tolerance: how far the candidate's AUC may be below the full retrain's,
+            overall and on new-level rows.
+        staleness_budget: how far the candidate's (its parent's) AUC on old-level
+            rows may be below the full retrain's. The default, 0.05, is about
+            twice the standard error of an AUC near 0.8 on the few hundred
+            old-level evaluation rows of a MovieLens span, so a rebase for
+            staleness answers a gap the sample shows, not its noise.
+        policy: one of POLICIES.
+    """
+
+    min_auc: float = 0.55
+    tolerance: float = 0.01
+    staleness_budget: float = 0.05
+    policy: str = EXTEND_OR_REBASE
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise GateError(f"--policy {self.policy!r}: choose one of {', '.join(POLICIES)}")
+        if not 0.0 <= self.min_auc <= 1.0:
+            raise GateError(f"--min-auc must be within [0, 1], got {self.min_auc}")
+        for flag, value in (
+            ("--tolerance", self.tolerance),
+            ("--staleness-budget", self.staleness_budget),
+        ):
+            if not 0.0 <= value <= 1.0:
+                raise GateError(f"{flag} must be within [0, 1], got {value}")
+
+    @property
+    def max_auc_drop(self) -> float:
+        """The tolerance's former name (`--max-auc-drop`, the summary's `gate.max_auc_drop`)."""
+        return self.tolerance
+
+    def to_dict(self) -> dict[str, float | str]:
+        return {
+            "min_auc": self.min_auc,
+            "tolerance": self.tolerance,
+            "max_auc_drop": self.tolerance,
+            "staleness_budget": self.staleness_budget,
+            "policy": self.policy,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    """One TFMA threshold on one slice.
+
+    Attributes:
+        name: what the threshold guards (it names the reason).
+        slice: the slice it applies to (one of SLICE_NAMES).
+        kind: `value` (candidate AUC >= bound) or `change` (candidate AUC -
+            full retrain's AUC >= -bound).
+        bound: the floor or the budget.
+    """
+
+    name: str
+    slice: str
+    kind: str
+    bound: float
+
+
+VALUE, CHANGE = "value", "change"
+
+
+def thresholds(gate: Gate) -> tuple[Threshold, ...]:
+    """The gate's TFMA thresholds, in the order reasons list them."""
+    return (
+        Threshold("value floor", OVERALL, VALUE, gate.min_auc),
+        Threshold("overall", OVERALL, CHANGE, gate.tolerance),
+        Threshold("new-level rows", NEW_ROWS, CHANGE, gate.tolerance),
+        Threshold("staleness", OLD_ROWS, CHANGE, gate.staleness_budget),
+    )
+
+
+def gate_from_thresholds(found: Mapping[tuple[str, str], float], policy: str) -> Gate:
+    """The Gate whose `thresholds` are `found` ({(slice, kind): bound}), under `policy`.
+
+    Raises:
+        GateError: if a threshold of the gate is missing or two disagree.
+    """
+    expected = thresholds(Gate())
+    missing = [
+        f"{t.kind} threshold on {t.slice}" for t in expected if (t.slice, t.kind) not in found
+    ]
+    if missing:
+        raise GateError(f"the eval_config lacks the gate's {', '.join(missing)}")
+    gate = Gate(
+        min_auc=found[(OVERALL, VALUE)],
+        tolerance=found[(OVERALL, CHANGE)],
+        staleness_budget=found[(OLD_ROWS, CHANGE)],
+        policy=policy,
+    )
+    if found[(NEW_ROWS, CHANGE)] != gate.tolerance:
+        raise GateError(
+            "the eval_config's tolerance differs between the overall and the new-level slice"
+        )
+    return gate
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One threshold against the measured AUCs.
+
+    `passed` is None when the threshold's slice has no rows (it does not apply).
+    """
+
+    threshold: Threshold
+    candidate: float | None
+    baseline: float | None
+    passed: bool | None
+
+    def describe(self) -> str:
+        t = self.threshold
+        outcome = {True: "ok", False: "FAIL", None: "n/a (no rows)"}[self.passed]
+        if self.passed is None:
+            return f"{t.name}: {outcome}"
+        if t.kind == VALUE:
+            return f"{t.name}: candidate {_auc(self.candidate)} >= {t.bound}: {outcome}"
+        change = _difference(self.candidate, self.baseline)
+        label = "budget" if t.name == "staleness" else "tolerance"
+        return (
+            f"{t.name}: candidate {_auc(self.candidate)} vs full retrain {_auc(self.baseline)} "
+            f"({change}, {label} {t.bound}): {outcome}"
+        )
+
+
+def _auc(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _difference(candidate: float | None, baseline: float | None) -> str:
+    if candidate is None or baseline is None:
+        return "-"
+    return f"{candidate - baseline:+.4f}"
+
+
+def check(threshold: Threshold, aucs: Aucs) -> Check:
+    """Compares as TFMA does: `value >= bound`, or `candidate - baseline >= -bound`.
+
+    A NaN AUC (a slice holding one label only) fails, as it does in TFMA.
+    """
+    candidate = aucs[CANDIDATE].get(threshold.slice)
+    baseline = aucs[BASELINE].get(threshold.slice)
+    if candidate is None or (threshold.kind == CHANGE and baseline is None):
+        return Check(threshold, candidate, baseline, None)
+    if threshold.kind == VALUE:
+        passed = candidate >= threshold.bound
+    else:
+        passed = candidate - baseline >= -threshold.bound
+    return Check(threshold, candidate, baseline, bool(passed))
+
+
+@dataclasses.dataclass(frozen=True)
+class Certificate:
+    """The freeze certificate's verdict on the candidate.
+
+    Attributes:
+        ok: every old row of every table is its parent's, by digest.
+        detail: what was compared, or which table differs.
+    """
+
+    ok: bool
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What the gate decided for one span, and why (one line per reason)."""
+
+    decision: str
+    reasons: tuple[str, ...]
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def serves_candidate(self) -> bool:
+        return self.decision == EXTEND
+
+    @property
+    def serves_baseline(self) -> bool:
+        return self.decision == REBASE
+
+
+FIRST_MODEL = "first model: no parent, the candidate trained every level"
+
+
+def decide(gate: Gate, aucs: Aucs, certificate: Certificate | None) -> Decision:
+    """The span's decision from the sliced AUCs and the freeze certificate.
+
+    Args:
+        gate: the policy and budgets.
+        aucs: {candidate|baseline: {slice name: AUC or None}}.
+        certificate: the verdict on the candidate's old rows; None for a first
+            model (no parent: nothing was frozen). A first model is decided like
+            an extension of an empty model, without the staleness reason (it has
+            no old rows).
+
+    Returns:
+        The decision, with every check and the certificate as reasons, then the
+        outcome.
+    """
+    checks = tuple(check(threshold, aucs) for threshold in thresholds(gate))
+    failed = [c.threshold.name for c in checks if c.passed is False]
+    reasons = [c.describe() for c in checks]
+    if certificate is None:
+        reasons.append(FIRST_MODEL)
+    else:
+        reasons.append(f"freeze certificate: {certificate.detail}")
+        if not certificate.ok:
+            failed.append("freeze certificate")
+    if not failed:
+        return Decision(EXTEND, (*reasons, "extend: the candidate passes every check"), checks)
+    why = f"the candidate fails {', '.join(failed)}"
+    if gate.policy == EXTEND_ONLY:
+        outcome = f"hold: {why}; policy {EXTEND_ONLY} never rebases"
+        return Decision(HOLD, (*reasons, outcome), checks)
+    baseline = aucs[BASELINE].get(OVERALL)
+    if baseline is not None and baseline >= gate.min_auc:
+        outcome = f"rebase: {why}; the full retrain reaches {_auc(baseline)} >= {gate.min_auc}"
+        return Decision(REBASE, (*reasons, outcome), checks)
+    return Decision(
+        HOLD,
+        (*reasons, f"hold: {why}; the full retrain is below the floor too ({_auc(baseline)})"),
+        checks,
+    )
