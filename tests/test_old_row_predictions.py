@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
