@@ -146,15 +146,15 @@ def test_the_tolerance_keeps_its_old_name_and_the_budgets_are_checked():
     with pytest.raises(gates.GateError, match="--policy 'sometimes'"):
         gates.Gate(policy="sometimes")
     with pytest.raises(gates.GateError, match="--staleness-budget"):
-        gates.Gate(staleness_budget=-0.1)
+        gates.Gate(staleness_budget=-1.1)
 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
         (["--policy", "sometimes"], "--policy: invalid choice"),
-        (["--tolerance", "2"], "--tolerance must be within [0, 1], got 2.0"),
-        (["--max-auc-drop", "-1"], "--tolerance must be within [0, 1], got -1.0"),
+        (["--tolerance", "2"], "--tolerance must be within [-1, 1], got 2.0"),
+        (["--max-auc-drop", "-1.5"], "--tolerance must be within [-1, 1], got -1.5"),
         (["--min-auc", "1.5"], "--min-auc must be within [0, 1], got 1.5"),
     ],
 )

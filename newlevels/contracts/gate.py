@@ -63,6 +63,9 @@ class Gate:
             old-level evaluation rows of a MovieLens span, so a rebase for
             staleness answers a gap the sample shows, not its noise.
         policy: one of POLICIES.
+
+    A negative tolerance or budget asks the extension to beat the full retrain
+    by that much.
     """
 
     min_auc: float = 0.55
@@ -79,8 +82,8 @@ class Gate:
             ("--tolerance", self.tolerance),
             ("--staleness-budget", self.staleness_budget),
         ):
-            if not 0.0 <= value <= 1.0:
-                raise GateError(f"{flag} must be within [0, 1], got {value}")
+            if not -1.0 <= value <= 1.0:
+                raise GateError(f"{flag} must be within [-1, 1], got {value}")
 
     @property
     def max_auc_drop(self) -> float:

@@ -18,7 +18,8 @@ def gate_table(summary: Mapping) -> str:
     """Candidate vs baseline AUC and accuracy per slice, with the verdict, as HTML."""
     metrics = summary["metrics"]
     rows = []
-    for name in SLICES:
+    # A summary written before the unseen cohort existed lacks its slice.
+    for name in (n for n in SLICES if n in metrics[CANDIDATE]):
         cand, base = metrics[CANDIDATE][name], metrics[BASELINE][name]
         cells = [
             name,
