@@ -45,6 +45,11 @@ STALE_SPAN_6 = aucs(
     {"overall": 0.7121, "new_level_rows": 0.7171, "old_level_rows": 0.7010},
     {"overall": 0.7440, "new_level_rows": 0.7538, "old_level_rows": 0.7390},
 )
+#: Issue 13's span 9: the extension's old-level rows (its parent's) far behind.
+STALE_SPAN_9 = aucs(
+    {"overall": 0.8301, "new_level_rows": 0.8390, "old_level_rows": 0.7173},
+    {"overall": 0.8376, "new_level_rows": 0.8385, "old_level_rows": 0.8349},
+)
 #: An extension as good as the full retrain everywhere, its parent barely stale.
 CLOSE = aucs(
     {"overall": 0.8342, "new_level_rows": 0.8368, "old_level_rows": 0.8212},
@@ -81,11 +86,16 @@ def test_extend_only_holds_on_the_auc_drop_without_promoting_the_baseline():
 
 
 def test_a_parent_staler_than_the_budget_rebases_although_the_new_rows_pass():
-    decision = gates.decide(gates.Gate(), DEMO_SPAN_2, OK)
+    decision = gates.decide(gates.Gate(), STALE_SPAN_9, OK)
     assert failed(decision) == ["staleness"]
     assert decision.decision == gates.REBASE
-    # A larger budget lets the same span extend.
-    assert gates.decide(gates.Gate(staleness_budget=0.07), DEMO_SPAN_2, OK).decision == gates.EXTEND
+    assert "staleness: candidate 0.7173 vs full retrain 0.8349 (-0.1176, budget 0.1): FAIL" in (
+        decision.reasons
+    )
+    # Moderate staleness (the demo's span 2: 0.065) extends, unless the budget is tighter.
+    assert gates.decide(gates.Gate(), DEMO_SPAN_2, OK).decision == gates.EXTEND
+    tight = gates.decide(gates.Gate(staleness_budget=0.05), DEMO_SPAN_2, OK)
+    assert tight.decision == gates.REBASE and failed(tight) == ["staleness"]
 
 
 def test_hold_when_neither_model_reaches_the_value_floor():

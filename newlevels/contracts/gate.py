@@ -58,10 +58,16 @@ class Gate:
         tolerance: how far the candidate's AUC may be below the full retrain's,
             overall and on new-level rows.
         staleness_budget: how far the candidate's (its parent's) AUC on old-level
-            rows may be below the full retrain's. The default, 0.05, is about
-            twice the standard error of an AUC near 0.8 on the few hundred
-            old-level evaluation rows of a MovieLens span, so a rebase for
-            staleness answers a gap the sample shows, not its noise.
+            rows may be below the full retrain's. The overall check already
+            bounds what the served model costs on every row; this is the
+            backstop for the cohort the overall AUC can hide (old-level rows
+            are about a tenth of a MovieLens span's evaluation rows). Measured
+            staleness of frozen MovieLens models ranged from 0.034 to 0.118 AUC
+            (README's tables, issue 13's span 9): the default, 0.10, rebases
+            the worst of them and lets the moderate ones extend, since freezing
+            always costs old rows some AUC; it is about four standard errors of
+            an AUC difference on the few hundred old-level rows of a span, so
+            noise alone does not trigger it.
         policy: one of POLICIES.
 
     A negative tolerance or budget asks the extension to beat the full retrain
@@ -70,7 +76,7 @@ class Gate:
 
     min_auc: float = 0.55
     tolerance: float = 0.01
-    staleness_budget: float = 0.05
+    staleness_budget: float = 0.10
     policy: str = EXTEND_OR_REBASE
 
     def __post_init__(self) -> None:
