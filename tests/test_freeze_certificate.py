@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
@@ -34,10 +35,17 @@ def write_model(root: str, vocabulary, table: np.ndarray, parent_uri: str | None
     }
     rows = artifacts.FeatureRows.from_table(tuple(vocabulary), table)
     artifacts.write_embeddings(root, manifest, {"item": rows})
-    os.makedirs(os.path.join(root, artifacts.SERVING_DIR), exist_ok=True)
-    with open(os.path.join(root, artifacts.SERVING_DIR, "saved_model.pb"), "wb") as handle:
-        handle.write(b"a SavedModel")
+    write_served(root, table)
     return root
+
+
+def write_served(root: str, table: np.ndarray) -> None:
+    """A SavedModel holding the table where the export puts a served table."""
+    served = tf.Module()
+    served.model = tf.Module()
+    served.model.embeddings = {"item": tf.Module()}
+    served.model.embeddings["item"].embeddings = tf.Variable(np.asarray(table, np.float32))
+    tf.saved_model.save(served, os.path.join(root, artifacts.SERVING_DIR))
 
 
 @pytest.fixture
@@ -156,7 +164,20 @@ def test_the_push_guard_copies_an_extension_that_kept_its_parents_rows(tmp_path,
     parent_rows = certificate.rows_digests(artifacts.read_embeddings(parent))
     serving = push(tmp_path, model_artifact(child), blessing_for(gates.EXTEND, parent_rows))
     (version,) = os.listdir(serving)
-    assert os.listdir(os.path.join(serving, version)) == ["saved_model.pb"]
+    assert "saved_model.pb" in os.listdir(os.path.join(serving, version))
+
+
+def test_the_push_guard_refuses_a_savedmodel_serving_other_rows_than_its_embeddings(
+    tmp_path, family
+):
+    parent, child = family
+    parent_rows = certificate.rows_digests(artifacts.read_embeddings(parent))
+    table = artifacts.read_embeddings(child).features["item"].table
+    table[2, 2] = np.nextafter(table[2, 2], np.float32(-np.inf))
+    write_served(child, table)
+    with pytest.raises(certificate.FreezeCertificateError, match="serves other rows of 'item'"):
+        push(tmp_path, model_artifact(child), blessing_for(gates.EXTEND, parent_rows))
+    assert not os.path.exists(tmp_path / "serving") or os.listdir(tmp_path / "serving") == []
 
 
 def test_movement_matches_rows_by_token(family, tmp_path):

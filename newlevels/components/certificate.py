@@ -10,11 +10,14 @@ checks again, on the files it is about to copy, just before it copies them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
+import tensorflow as tf
 
 from newlevels.components.trainer import artifacts
+from newlevels.components.trainer.export import served_table_key
 from newlevels.contracts.digest import old_rows_digest, table_digest
 from newlevels.contracts.gate import Certificate
 
@@ -88,6 +91,26 @@ def verify(
             )
     tables = ", ".join(sorted(parent_rows))
     return Certificate(True, f"the old rows of {tables} are the parent's, by sha256 digest")
+
+
+def served_tables_differ(model_uri: str, embeddings: artifacts.ExportedEmbeddings) -> str | None:
+    """Which table the SavedModel serves other than `embeddings/` holds (None: all bit-equal).
+
+    The Pusher copies the SavedModel, not `embeddings/`: this ties the digests,
+    computed from `embeddings/`, to the bytes that are served.
+    """
+    variables = os.path.join(model_uri, artifacts.SERVING_DIR, "variables", "variables")
+    try:
+        reader = tf.train.load_checkpoint(variables)
+    except (tf.errors.OpError, ValueError) as error:
+        return f"the SavedModel's variables are unreadable ({error})"
+    for name, rows in sorted(embeddings.features.items()):
+        key = served_table_key(name)
+        if not reader.has_tensor(key):
+            return f"the SavedModel serves no table {name!r}"
+        if not np.array_equal(reader.get_tensor(key), rows.table):
+            return f"the SavedModel serves other rows of {name!r} than its embeddings/ hold"
+    return None
 
 
 def _short(digest: str | None) -> str:

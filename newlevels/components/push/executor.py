@@ -37,8 +37,9 @@ def check_certificate(model: types.Artifact, blessing: types.Artifact) -> None:
     """Refuses to push an extension whose old rows are not its parent's.
 
     The Decision recorded the parent's rows digest on the blessing; the model's
-    files (those about to be copied) and its recorded old-rows digest must both
-    match it. A blessing of any other decision, or a model with no parent, has
+    `embeddings/` and its recorded old-rows digest must both match it, and the
+    SavedModel about to be copied must serve exactly the rows `embeddings/`
+    holds. A blessing of any other decision, or a model with no parent, has
     nothing to check.
 
     Raises:
@@ -54,9 +55,11 @@ def check_certificate(model: types.Artifact, blessing: types.Artifact) -> None:
         blessing.get_json_value_custom_property(blessing_properties.PARENT_ROWS_DIGEST) or {},
         model.get_json_value_custom_property(certificate.OLD_ROWS_DIGEST),
     )
-    if not verdict.ok:
+    problem = None if verdict.ok else verdict.detail
+    problem = problem or certificate.served_tables_differ(model.uri, embeddings)
+    if problem:
         raise certificate.FreezeCertificateError(
-            f"refusing to push {model.uri} as an extension: {verdict.detail}"
+            f"refusing to push {model.uri} as an extension: {problem}"
         )
 
 

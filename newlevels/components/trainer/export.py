@@ -38,6 +38,15 @@ def cohorts(new: tf.Tensor, unseen: tf.Tensor) -> tf.Tensor:
     return tf.where(new, NEW, tf.where(unseen, UNSEEN, OLD))
 
 
+def served_table_key(table: str) -> str:
+    """The checkpoint key, in the SavedModel's variables, of the table it serves `table` from.
+
+    `ServingModule.model` is the folded model, whose `embeddings[table]` is a
+    `FoldedTable` holding `[oov; rows]` in its `embeddings` variable.
+    """
+    return f"model/embeddings/{table}/embeddings/.ATTRIBUTES/VARIABLE_VALUE"
+
+
 #: every signature takes a batch of serialized tf.Examples.
 EXAMPLES = [tf.TensorSpec([None], tf.string, name="examples")]
 
