@@ -16,6 +16,7 @@ from newlevels.components.push.executor import AtomicPusherExecutor, check_certi
 from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.executor import record_digests
 from newlevels.contracts import blessing as blessing_properties
+from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 from newlevels.contracts.digest import table_digest
 
@@ -94,7 +95,7 @@ def test_a_childs_old_rows_digest_is_its_parents_rows_digest(family):
     assert recorded == parent_rows
     assert model_artifact(parent).get_json_value_custom_property(certificate.OLD_ROWS_DIGEST) == {}
     verdict = certificate.verify(artifacts.read_embeddings(child), parent_rows, recorded)
-    assert verdict == gates.Certificate(
+    assert verdict == verdicts.Certificate(
         True, "the old rows of item are the parent's, by sha256 digest"
     )
 

@@ -9,10 +9,11 @@ import sys
 import pytest
 
 from newlevels import cli
+from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 
-OK = gates.Certificate(True, "the old rows of movieId, userId are the parent's")
-TAMPERED = gates.Certificate(False, "the old rows of 'movieId' are not its parent's")
+OK = verdicts.Certificate(True, "the old rows of movieId, userId are the parent's")
+TAMPERED = verdicts.Certificate(False, "the old rows of 'movieId' are not its parent's")
 
 
 def aucs(candidate: dict, baseline: dict) -> dict:
@@ -57,12 +58,12 @@ CLOSE = aucs(
 )
 
 
-def failed(decision: gates.Decision) -> list[str]:
+def failed(decision: verdicts.Decision) -> list[str]:
     return [c.threshold.name for c in decision.checks if c.passed is False]
 
 
 def test_an_extension_within_every_budget_extends():
-    decision = gates.decide(gates.Gate(), CLOSE, OK)
+    decision = verdicts.decide(gates.Gate(), CLOSE, OK)
     assert decision.decision == gates.EXTEND and decision.serves_candidate
     assert failed(decision) == []
     assert decision.reasons[-1] == "extend: the candidate passes every check"
@@ -72,29 +73,29 @@ def test_an_extension_within_every_budget_extends():
 
 
 def test_a_genuinely_worse_candidate_is_rejected_under_the_default_gate_and_rebased():
-    decision = gates.decide(gates.Gate(), STALE_SPAN_6, OK)
+    decision = verdicts.decide(gates.Gate(), STALE_SPAN_6, OK)
     assert failed(decision) == ["overall", "new-level rows"]
     assert decision.decision == gates.REBASE and decision.serves_baseline
     assert decision.reasons[-1].startswith("rebase: the candidate fails overall, new-level rows")
 
 
 def test_extend_only_holds_on_the_auc_drop_without_promoting_the_baseline():
-    decision = gates.decide(gates.Gate(policy=gates.EXTEND_ONLY), STALE_SPAN_6, OK)
+    decision = verdicts.decide(gates.Gate(policy=gates.EXTEND_ONLY), STALE_SPAN_6, OK)
     assert decision.decision == gates.HOLD
     assert not decision.serves_candidate and not decision.serves_baseline
     assert "policy extend-only never rebases" in decision.reasons[-1]
 
 
 def test_a_parent_staler_than_the_budget_rebases_although_the_new_rows_pass():
-    decision = gates.decide(gates.Gate(), STALE_SPAN_9, OK)
+    decision = verdicts.decide(gates.Gate(), STALE_SPAN_9, OK)
     assert failed(decision) == ["staleness"]
     assert decision.decision == gates.REBASE
     assert "staleness: candidate 0.7173 vs full retrain 0.8349 (-0.1176, budget 0.1): FAIL" in (
         decision.reasons
     )
     # Moderate staleness (the demo's span 2: 0.065) extends, unless the budget is tighter.
-    assert gates.decide(gates.Gate(), DEMO_SPAN_2, OK).decision == gates.EXTEND
-    tight = gates.decide(gates.Gate(staleness_budget=0.05), DEMO_SPAN_2, OK)
+    assert verdicts.decide(gates.Gate(), DEMO_SPAN_2, OK).decision == gates.EXTEND
+    tight = verdicts.decide(gates.Gate(staleness_budget=0.05), DEMO_SPAN_2, OK)
     assert tight.decision == gates.REBASE and failed(tight) == ["staleness"]
 
 
@@ -102,7 +103,7 @@ def test_hold_when_neither_model_reaches_the_value_floor():
     weak = aucs(
         {"overall": 0.52, "new_level_rows": 0.51}, {"overall": 0.54, "new_level_rows": 0.55}
     )
-    decision = gates.decide(gates.Gate(), weak, None)
+    decision = verdicts.decide(gates.Gate(), weak, None)
     assert failed(decision) == ["value floor", "overall", "new-level rows"]
     assert decision.decision == gates.HOLD
     assert "below the floor too" in decision.reasons[-1]
@@ -113,7 +114,7 @@ def test_an_extension_whose_old_rows_are_not_its_parents_is_never_served():
         (gates.Gate(), gates.REBASE),
         (gates.Gate(policy=gates.EXTEND_ONLY), gates.HOLD),
     ):
-        decision = gates.decide(gate, CLOSE, TAMPERED)
+        decision = verdicts.decide(gate, CLOSE, TAMPERED)
         assert decision.decision == expected
         assert f"freeze certificate: {TAMPERED.detail}" in decision.reasons
         assert "fails freeze certificate" in decision.reasons[-1]
@@ -124,10 +125,10 @@ def test_a_first_model_has_no_old_rows_and_no_staleness_reason():
         {"overall": 0.7564, "new_level_rows": 0.7570, "unseen_level_rows": 0.70},
         {"overall": 0.7606, "new_level_rows": 0.7611, "unseen_level_rows": 0.71},
     )
-    decision = gates.decide(gates.Gate(), first, None)
+    decision = verdicts.decide(gates.Gate(), first, None)
     staleness = next(c for c in decision.checks if c.threshold.name == "staleness")
     assert staleness.passed is None and "staleness: n/a (no rows)" in decision.reasons
-    assert gates.FIRST_MODEL in decision.reasons
+    assert verdicts.FIRST_MODEL in decision.reasons
     assert decision.decision == gates.EXTEND
 
 
@@ -138,7 +139,7 @@ def test_under_the_default_policy_the_served_model_is_never_more_than_the_tolera
         base = {name: generator.uniform(0.5, 0.9) for name in gates.SLICE_NAMES}
         cand = {name: value + generator.uniform(-0.06, 0.03) for name, value in base.items()}
         gate = gates.Gate(tolerance=generator.choice([0.005, 0.01, 0.02]))
-        decision = gates.decide(gate, aucs(cand, base), generator.choice([OK, TAMPERED, None]))
+        decision = verdicts.decide(gate, aucs(cand, base), generator.choice([OK, TAMPERED, None]))
         seen.add(decision.decision)
         served = {gates.EXTEND: cand, gates.REBASE: base}.get(decision.decision)
         if served is None:
@@ -200,7 +201,7 @@ def test_the_cli_flags_and_their_aliases_set_one_gate():
 def test_the_contracts_import_no_tensorflow_tfx_or_tfma():
     code = (
         "import sys\n"
-        "import newlevels.contracts.gate, newlevels.contracts.signatures\n"
+        "import newlevels.contracts.gate, newlevels.contracts.signatures, newlevels.contracts.decision\n"
         "import newlevels.contracts.digest, newlevels.contracts.blessing\n"
         "print(sorted(m for m in ('tensorflow', 'tfx', 'tensorflow_model_analysis') "
         "if m in sys.modules))\n"

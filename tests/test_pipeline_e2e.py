@@ -16,6 +16,7 @@ from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.strategies import INCREMENTAL
 from newlevels.components.trainer.strategies.base import fresh_rows
 from newlevels.contracts import blessing as blessing_properties
+from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 from newlevels.pipeline import metadata
 from newlevels.pipeline.config import PIPELINE_NAME
@@ -185,7 +186,7 @@ def test_the_gate_extends_a_candidate_within_every_budget_as_tfmas_validation_sa
 
 def test_a_first_model_has_no_old_cohort_and_shows_its_unseen_levels(toy_runs):
     first = toy_runs["summaries"][0]
-    assert first["decision"] == gates.EXTEND and gates.FIRST_MODEL in first["decision_reasons"]
+    assert first["decision"] == gates.EXTEND and verdicts.FIRST_MODEL in first["decision_reasons"]
     assert first["metrics"]["candidate"]["old_level_rows"]["examples"] is None
     table = format_summary(first)
     assert "unseen_level_rows" in table and "unseen level" in table

@@ -18,8 +18,8 @@ import tensorflow as tf
 
 from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.export import served_table_key
+from newlevels.contracts.decision import Certificate
 from newlevels.contracts.digest import old_rows_digest, table_digest
-from newlevels.contracts.gate import Certificate
 
 ROWS_DIGEST = "newlevels_rows_digest"
 OLD_ROWS_DIGEST = "newlevels_old_rows_digest"

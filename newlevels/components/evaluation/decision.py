@@ -24,6 +24,7 @@ from newlevels.components.evaluation.eval_config import gate_of, slice_name
 from newlevels.components.evaluation.metrics import SLICES, read_slice_metrics
 from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.executor import NO_PARENT
+from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 from newlevels.contracts.blessing import (
     AUC,
@@ -46,7 +47,7 @@ class GateDisagreementError(RuntimeError):
 class Outcome:
     """A decided span: the decision and what it was decided on."""
 
-    decision: gates.Decision
+    decision: verdicts.Decision
     aucs: dict
     gate: gates.Gate
     parent_id: int
@@ -69,7 +70,7 @@ def tfma_failures(evaluation_uri: str) -> tuple[set, set, bool]:
     return failed, missing, result.validation_ok
 
 
-def check_agreement(decision: gates.Decision, evaluation_uri: str) -> bool:
+def check_agreement(decision: verdicts.Decision, evaluation_uri: str) -> bool:
     """Asserts that TFMA failed exactly the checks that failed, and found no row where none applied.
 
     Returns:
@@ -122,14 +123,14 @@ def decide_span(
     if extends:
         if parent is None or extends.rstrip("/") != parent.uri.rstrip("/"):
             found = parent.uri if parent else "none"
-            verdict = gates.Certificate(
+            verdict = verdicts.Certificate(
                 False, f"the candidate extends {extends}, the parent is {found}"
             )
         else:
             digest = parent_rows_digest(parent)
             recorded = candidate.get_json_value_custom_property(certificate.OLD_ROWS_DIGEST)
             verdict = certificate.verify(embeddings, digest, recorded)
-    decision = gates.decide(gate, aucs, verdict)
+    decision = verdicts.decide(gate, aucs, verdict)
     tfma_ok = check_agreement(decision, evaluation_uri)
     movement = None
     if decision.decision == gates.REBASE and extends and parent is not None:
