@@ -201,8 +201,9 @@ def test_the_cli_flags_and_their_aliases_set_one_gate():
 def test_the_contracts_import_no_tensorflow_tfx_or_tfma():
     code = (
         "import sys\n"
-        "import newlevels.contracts.gate, newlevels.contracts.signatures, newlevels.contracts.decision\n"
-        "import newlevels.contracts.digest, newlevels.contracts.blessing\n"
+        "import newlevels.contracts.gate, newlevels.contracts.signatures\n"
+        "import newlevels.contracts.decision, newlevels.contracts.digest\n"
+        "import newlevels.contracts.blessing\n"
         "print(sorted(m for m in ('tensorflow', 'tfx', 'tensorflow_model_analysis') "
         "if m in sys.modules))\n"
     )
