@@ -57,7 +57,15 @@ class Outcome:
 
 
 def tfma_failures(evaluation_uri: str) -> tuple[set, set, bool]:
-    """TFMA's verdict per gate threshold: ({(slice, kind) failed}, {slice missing}, ok)."""
+    """TFMA's verdict on the gate's thresholds, read from the Evaluator's output.
+
+    Args:
+        evaluation_uri: the Evaluator's `evaluation` artifact.
+
+    Returns:
+        ({(slice name, kind) of each failed threshold}, {slice names TFMA found
+        no row of}, TFMA's `validation_ok`).
+    """
     result = tfma.load_validation_result(evaluation_uri)
     failed = set()
     for per_slice in result.metric_validations_per_slice:
@@ -72,6 +80,10 @@ def tfma_failures(evaluation_uri: str) -> tuple[set, set, bool]:
 
 def check_agreement(decision: verdicts.Decision, evaluation_uri: str) -> bool:
     """Asserts that TFMA failed exactly the checks that failed, and found no row where none applied.
+
+    Args:
+        decision: the decision made from the same evaluation.
+        evaluation_uri: the Evaluator's `evaluation` artifact.
 
     Returns:
         TFMA's `validation_ok`.
@@ -111,6 +123,17 @@ def decide_span(
     The candidate is decided as an extension of `parent` when its manifest says
     it extends it, and as a first model otherwise (no parent, or a fresh model
     trained by `--fresh-on-mismatch`).
+
+    Args:
+        evaluation_uri: the Evaluator's `evaluation` artifact.
+        candidate: the incremental Trainer's Model (with its MLMD properties).
+        baseline: the full retrain's Model.
+        parent: the resolver's Model (the model in serving), or None.
+        gate: the gate the Evaluator's EvalConfig holds, and the policy.
+
+    Returns:
+        The decision, its AUCs and gate, the parent's id and rows digest, and on
+        a rebase how far the parent's rows moved in the full retrain.
 
     Raises:
         GateDisagreementError: if the checks and TFMA's validation disagree.
