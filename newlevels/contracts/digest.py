@@ -95,3 +95,13 @@ def table_digest(vocabulary: Sequence[str], table: np.ndarray) -> str:
     if table.ndim != 2:
         raise ValueError(f"a table is 2-D, got shape {table.shape}")
     return TableDigest(table.shape[0], table.shape[1]).rows(table).tokens(vocabulary).hexdigest()
+
+
+def old_rows_digest(vocabulary: Sequence[str], table: np.ndarray, old_levels: int) -> str:
+    """The digest of a child's OOV row and the rows of its first `old_levels` tokens.
+
+    An append-only vocabulary keeps the parent's tokens first, so these are the rows a
+    child kept from its parent: the freeze certificate compares this digest with the
+    parent's `table_digest`.
+    """
+    return table_digest(vocabulary[:old_levels], np.asarray(table)[: old_levels + 1])

@@ -7,6 +7,7 @@ from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
+from newlevels.contracts.gate import GateError
 from newlevels.delta.format import DeltaError
 from newlevels.transforms.vocabularies import TransformOutputError
 
@@ -34,6 +35,7 @@ USER_ERRORS = (
     TrainingOptionsError,
     DeltaError,
     TransformOutputError,
+    GateError,
 )
 
 
