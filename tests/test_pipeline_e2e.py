@@ -195,9 +195,11 @@ def test_a_first_model_has_no_old_cohort_and_shows_its_unseen_levels(toy_runs):
 
 def test_the_decision_refuses_an_extension_whose_old_row_was_tampered_with(toy_runs, tmp_path):
     workdir = toy_runs["workdir"]
-    (candidate,) = node_artifacts(workdir, NodeIds.DECISION, "candidate", inputs=True)
-    (baseline,) = node_artifacts(workdir, NodeIds.DECISION, "baseline", inputs=True)
-    (parent,) = node_artifacts(workdir, NodeIds.DECISION, "parent", inputs=True)
+    # By their producers: an input the Cond's predicate also reads may be recorded
+    # under the predicate's key (`_incremental_trainer.model`) instead of `candidate`.
+    (candidate,) = node_artifacts(workdir, NodeIds.INCREMENTAL_TRAINER, "model")
+    (baseline,) = node_artifacts(workdir, NodeIds.FULL_TRAINER, "model")
+    (parent,) = node_artifacts(workdir, NodeIds.INCREMENTAL_TRAINER, "base_model", inputs=True)
     (evaluation,) = node_artifacts(workdir, NodeIds.EVALUATOR, "evaluation")
     untouched = deciding.decide_span(evaluation.uri, candidate, baseline, parent, gates.Gate())
     assert untouched.decision.decision == gates.EXTEND
