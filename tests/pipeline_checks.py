@@ -68,6 +68,13 @@ def csv_rows(data: str, span: int) -> list[dict[str, str]]:
     return rows
 
 
+def csv_header(data: str, span: int) -> list[str]:
+    """The header of a span's first CSV file."""
+    path = sorted(glob.glob(os.path.join(data, f"span-{span}", "*.csv")))[0]
+    with open(path, newline="", encoding="utf-8") as handle:
+        return next(csv.reader(handle))
+
+
 def is_training_row(row_id: str) -> bool:
     return not is_eval_row(row_id)
 
