@@ -1,7 +1,8 @@
 """The `tf.distribute` strategy a Trainer builds, compiles and fits its model under.
 
 `default` is TensorFlow's no-op strategy (one device). `mirrored` replicates the
-model over the local GPUs of one machine (CPU:0 when there is none).
+model over the local GPUs of one machine (with none, over its logical CPU devices:
+one unless configured with `tf.config.set_logical_device_configuration`).
 `multi_worker_mirrored` spans several machines: it reads the cluster from
 `TF_CONFIG`, which Vertex AI custom training sets for each replica.
 """
@@ -13,9 +14,21 @@ from collections.abc import Callable
 import tensorflow as tf
 
 DEFAULT = "default"
+
+
+def mirrored() -> tf.distribute.MirroredStrategy:
+    """One replica per local GPU; with no GPU, one per logical CPU device.
+
+    TensorFlow's own default without a GPU is CPU:0 alone, whatever logical CPU
+    devices were configured.
+    """
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
+
+
 FACTORIES: dict[str, Callable[[], tf.distribute.Strategy]] = {
     DEFAULT: tf.distribute.get_strategy,
-    "mirrored": tf.distribute.MirroredStrategy,
+    "mirrored": mirrored,
     "multi_worker_mirrored": tf.distribute.MultiWorkerMirroredStrategy,
 }
 
