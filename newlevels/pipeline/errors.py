@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from newlevels.bench.markdown import ResultsError
 from newlevels.components.ingest.csv_rows import DataError
 from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
@@ -30,6 +31,7 @@ USER_ERRORS = (
     ConfigError,
     ReportInputError,
     TrainingOptionsError,
+    ResultsError,
 )
 
 
