@@ -141,6 +141,7 @@ def test_rows_trained_counts_span2_training_rows_holding_a_new_level(toy_runs):
     assert second["rows_total"] == len(training)
 
 
+@pytest.mark.reliability("a level that vanished from the new span")
 def test_pushed_models_predict_bit_identically_on_old_level_rows(toy_runs):
     first, second = toy_runs["summaries"]
     old = old_tokens(first["model_uri"])
@@ -198,6 +199,7 @@ def test_the_gate_compares_sliced_candidate_and_baseline_auc(toy_runs):
             assert by_feature[name]["new_level_rows"]["examples"] == new_of_feature > 0
 
 
+@pytest.mark.reliability("extra columns")
 def test_extra_columns_are_ignored(split_runs):
     header = checks.csv_header(split_runs["data"], 2)
     assert header == list(MIXED_COLUMNS) and "note" not in SPEC.required_columns
