@@ -14,21 +14,9 @@ from collections.abc import Callable
 import tensorflow as tf
 
 DEFAULT = "default"
-
-
-def mirrored() -> tf.distribute.MirroredStrategy:
-    """One replica per local GPU; with no GPU, one per logical CPU device.
-
-    TensorFlow's own default without a GPU is CPU:0 alone, whatever logical CPU
-    devices were configured.
-    """
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    return tf.distribute.MirroredStrategy([device.name for device in devices])
-
-
 FACTORIES: dict[str, Callable[[], tf.distribute.Strategy]] = {
     DEFAULT: tf.distribute.get_strategy,
-    "mirrored": mirrored,
+    "mirrored": tf.distribute.MirroredStrategy,
     "multi_worker_mirrored": tf.distribute.MultiWorkerMirroredStrategy,
 }
 
