@@ -56,7 +56,8 @@ def refused(capsys, toy, work, span, *extra) -> str:
 
 
 def full_retrains(work) -> list[str]:
-    folder = os.path.join(work, "tfx", NodeIds.FULL_TRAINER)
+    """The full retrain's Model artifacts written so far (one folder each)."""
+    folder = os.path.join(work, "tfx", NodeIds.FULL_TRAINER, "model")
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 

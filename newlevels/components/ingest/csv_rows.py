@@ -28,12 +28,12 @@ class DataError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One checked CSV row, and the line of its file where it starts."""
+    """One checked row, and the line of its CSV file where it starts (0: not read from one)."""
 
     row_id: str
     tokens: dict[str, str]
     label: int
-    line: int
+    line: int = 0
 
 
 def span_dir(data_root: str, span: int) -> str:
