@@ -163,8 +163,8 @@ def headline_lines(results: dict[str, Any]) -> list[str]:
     machine, loads = results["machine"], loads_1m(results)
     took = results.get("wall_s")
     lines = [
-        f"Headlines of `benchmarks/results.json` ({results['size']} size, {machine['date'][:10]}, "
-        f"{machine['cores']} cores, 1-minute load {min(loads)}-{max(loads)}"
+        f"Headlines of the {results['size']}-size run of {machine['date'][:10]} "
+        f"({machine['cores']} cores, 1-minute load {min(loads)}-{max(loads)}"
         + ("" if took is None else f", {took / 60:.1f} min in all")
         + "; each ratio measured side by side in one process):",
         "",
