@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import json
 import os
 
@@ -68,6 +69,13 @@ def csv_rows(data: str, span: int) -> list[dict[str, str]]:
     return rows
 
 
+def csv_header(data: str, span: int) -> list[str]:
+    """The header of a span's first CSV file."""
+    path = sorted(glob.glob(os.path.join(data, f"span-{span}", "*.csv")))[0]
+    with open(path, newline="", encoding="utf-8") as handle:
+        return next(csv.reader(handle))
+
+
 def is_training_row(row_id: str) -> bool:
     return not is_eval_row(row_id)
 
@@ -103,3 +111,14 @@ def max_change_by_token(parent_uri: str, child_uri: str) -> dict[str, float]:
             worst = max(worst, float(np.max(np.abs(new.weights[row_of[token]] - old.weights[i]))))
         changes[name] = worst
     return changes
+
+
+def snapshot(folder) -> dict[str, str]:
+    """Every file under `folder` with the SHA-256 of its bytes."""
+    found = {}
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
+    return found

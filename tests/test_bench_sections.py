@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from newlevels.bench.movielens_run import write_sampled_spans
@@ -57,3 +59,45 @@ def test_b5_verdict_mirrors_the_control_range_about_one() -> None:
     assert all("band 0.86-1.163: equal within noise" in line for line in b5_verdicts(b5))
     b5["pair"] |= figures(0.80, 0.78, 0.83)
     assert all("**outside the noise**" in line for line in b5_verdicts(b5))
+
+
+def b5_pair(a_rates: list[float], b_rates: list[float]) -> dict:
+    """One B5 row as `serving.predictions_per_second` records it: A is `incremental`."""
+    figures = {"models": ["incremental", "full"], "loads": len(a_rates), "load": [0.5]}
+    for batch in ("1", "256"):
+        figures[batch] = {"incremental": max(a_rates), "full": max(b_rates)}
+        figures[f"ratio_{batch}"] = round(max(a_rates) / max(b_rates), 3)
+        figures[f"ratio_{batch}_range"] = [0.9, 1.1]
+        figures[f"per_load_{batch}"] = {"incremental": a_rates, "full": b_rates}
+    return figures
+
+
+def test_b5_columns_follow_the_recorded_models_even_after_a_sorted_round_trip() -> None:
+    from newlevels.bench.results import b5_lines
+
+    b5 = {"pair": b5_pair([500.0, 600.0], [400.0, 400.0])}
+    row = "| pair | 256 | 600.0 | 400.0 | 1.5 | 0.9-1.1 | 20% | 0.5/0.6 vs 0.4/0.4 | 0.5 |"
+    assert row in b5_lines(b5)
+    # results.json once was written with sorted keys: `full` came before `incremental`.
+    reread = json.loads(json.dumps(b5, sort_keys=True))
+    assert list(reread["pair"]["256"]) == ["full", "incremental"]
+    assert b5_lines(reread) == b5_lines(b5)
+
+
+def test_results_md_states_the_measured_run_time_and_no_fixed_figure() -> None:
+    from newlevels.bench.results import b5_lines, render
+
+    b5 = {"pair": b5_pair([500.0, 500.0], [500.0, 500.0])}
+    text = "\n".join(b5_lines(b5))
+    assert "| 0% |" in text and "20 %" not in text
+    machine = dict.fromkeys(("date", "cores", "ram_gib", "python", "tensorflow", "tfx"), "x")
+    figures = {
+        "size": "smoke",
+        "machine": {**machine, "platform": "x"},
+        "load_start": [0.1],
+        "load_end": [0.2],
+        "b2": {"dim": 2, "batch": 8, "new_fraction": 0.1, "cases": [], "ratios": {}},
+        "b5": b5,
+    }
+    assert "the whole run took" not in render(figures)
+    assert "the whole run took 12.5 min." in render({**figures, "wall_s": 750.0})

@@ -18,6 +18,8 @@ def test_bench_smoke_size_writes_positive_figures_for_every_strategy(tmp_path) -
         assert case["ms_per_step"] > 0 and case["peak_rss_mib"] > 0
     assert all(ratio > 0 for ratio in results["b2"]["ratios"].values())
     tiny = results["b5"]["tiny"]
+    assert tiny["models"] == ["incremental", "full"], "A and B are recorded, not implied"
+    assert results["wall_s"] > 0
     for batch in ("1", "256"):
         assert tiny[batch]["incremental"] > 0 and tiny[batch]["full"] > 0
         # Each model is loaded more than once, and each load is timed on its own.

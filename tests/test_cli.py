@@ -72,7 +72,7 @@ def test_mf_options_reach_the_trainer_settings_with_the_mf_default_dim(tmp_path)
         [
             "run",
             "--data",
-            str(tmp_path),
+            str(tmp_path / "data"),
             "--span",
             "1",
             "--workdir",
@@ -159,7 +159,15 @@ def test_top_level_help_and_light_commands_do_not_import_tensorflow():
 
 def test_incremental_epochs_default_to_epochs_and_apply_only_to_a_run_with_a_parent(tmp_path):
     def options_for(*extra: str):
-        argv = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+        argv = [
+            "run",
+            "--data",
+            str(tmp_path / "d"),
+            "--span",
+            "1",
+            "--workdir",
+            str(tmp_path / "w"),
+        ]
         args = cli.build_parser().parse_args([*argv, *extra])
         return options.run_config(args, args.data, 1, args.workdir).options
 
@@ -188,7 +196,7 @@ def test_trainer_settings_round_trip_through_a_flat_custom_config_and_refuse_unk
 
 
 def test_sparse_updates_reach_both_trainers_and_default_to_lazy(tmp_path):
-    run = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+    run = ["run", "--data", str(tmp_path / "d"), "--span", "1", "--workdir", str(tmp_path / "w")]
     for extra, expected in (([], "lazy"), (["--sparse-updates", "dense"], "dense")):
         args = cli.build_parser().parse_args([*run, *extra])
         config = options.run_config(args, args.data, 1, args.workdir)

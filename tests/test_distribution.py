@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,6 +18,8 @@ from newlevels.components.trainer.settings import Role, TrainerSettings, Trainin
 from newlevels.components.trainer.strategies import INCREMENTAL
 from tests.test_strategies import NEW, OLD, SPEC, mixed_batches, parent_tables
 
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
 
 def settings(strategy: str, distribution: str) -> TrainerSettings:
     return TrainerSettings(
@@ -23,21 +30,70 @@ def settings(strategy: str, distribution: str) -> TrainerSettings:
     )
 
 
-@pytest.mark.parametrize("strategy", INCREMENTAL)
-def test_mirrored_training_on_cpu_keeps_old_rows_bit_identical(strategy):
+#: logical CPU devices the mirrored run replicates over, and the rows of each batch.
+REPLICAS, BATCH = 2, 32
+
+
+def mirrored_run(strategy: str) -> dict:
+    """Fits under `mirrored` over the logical CPU devices of this process; what it saw."""
     parents = parent_tables()
     diffs = {name: diff_levels(name, OLD[name], [*OLD[name], *NEW[name]]) for name in OLD}
     model = train.build_model(settings(strategy, "mirrored"), diffs, parents)
-    assert isinstance(model.distribute_strategy, tf.distribute.MirroredStrategy)
+    distribute = model.distribute_strategy
+    first = next(iter(distribute.experimental_distribute_dataset(mixed_batches())))
+    rows_per_replica = [int(t.shape[0]) for t in distribute.experimental_local_results(first[1])]
     start = {name: model.embeddings[name].full_table().numpy() for name in OLD}
-
     history = model.fit(mixed_batches(), epochs=3, verbose=0)
+    tables = {name: model.embeddings[name].full_table().numpy() for name in OLD}
+    return {
+        "mirrored": isinstance(distribute, tf.distribute.MirroredStrategy),
+        "replicas": distribute.num_replicas_in_sync,
+        "rows_per_replica": rows_per_replica,
+        "loss_finite": bool(np.isfinite(history.history["loss"]).all()),
+        "old_rows_max_abs_change": {
+            name: float(np.max(np.abs(tables[name][: len(p)] - p))) for name, p in parents.items()
+        },
+        "new_rows_moved": {
+            name: not np.array_equal(tables[name][len(p) :], start[name][len(p) :])
+            for name, p in parents.items()
+        },
+    }
 
-    assert np.isfinite(history.history["loss"]).all()
-    for name, parent in parents.items():
-        table = model.embeddings[name].full_table().numpy()
-        assert np.max(np.abs(table[: len(parent)] - parent)) == 0.0
-        assert not np.array_equal(table[len(parent) :], start[name][len(parent) :])
+
+def main(strategies: list[str]) -> None:
+    """Runs `mirrored_run` for each strategy on REPLICAS logical CPUs; prints JSON."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(REPLICAS)]
+    )
+    print(json.dumps({strategy: mirrored_run(strategy) for strategy in strategies}))
+
+
+@pytest.fixture(scope="module")
+def mirrored_runs() -> dict[str, dict]:
+    """Every strategy fit in one fresh process: logical devices are set before TF starts."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.test_distribution", *INCREMENTAL],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("strategy", INCREMENTAL)
+def test_mirrored_training_on_two_cpu_replicas_keeps_old_rows_bit_identical(
+    mirrored_runs, strategy
+):
+    run = mirrored_runs[strategy]
+    assert run["mirrored"] and run["replicas"] == REPLICAS
+    assert run["rows_per_replica"] == [BATCH // REPLICAS] * REPLICAS, "each replica gets half"
+    assert run["loss_finite"]
+    assert run["old_rows_max_abs_change"] == {name: 0.0 for name in OLD}
+    assert all(run["new_rows_moved"].values())
 
 
 def test_settings_round_trip_the_distribution_through_custom_config():
@@ -66,3 +122,7 @@ def test_only_the_chief_replica_writes_the_model_artifact(cluster, task_type, ta
     )
     assert is_chief(resolver) is chief
     assert is_chief(None)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

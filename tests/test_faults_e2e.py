@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,11 +15,15 @@ import time
 import pytest
 
 from newlevels import cli
+from newlevels.components.trainer.artifacts import EMBEDDINGS_DIR, MANIFEST
 from newlevels.pipeline import metadata
-from newlevels.pipeline.data.toy import write_toy
+from newlevels.pipeline.config import PIPELINE_NAME
+from newlevels.pipeline.data.toy import write_mixed_toy
+from newlevels.pipeline.pipeline import NodeIds
 from tests import pipeline_checks as checks
+from tests.pipeline_checks import snapshot
 
-COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
+COLUMNS = ["--categorical", "level,group", "--label", "label", "--id", "id"]
 SECRET = "newlevels-test-secret-5b9d0c"
 
 pytestmark = pytest.mark.e2e
@@ -29,17 +36,6 @@ def run(data, workdir, span, *extra) -> tuple[int, dict | None]:
     return code, (checks.load_json(path) if code == 0 else None)
 
 
-def snapshot(folder) -> dict[str, str]:
-    """Every file under `folder` with the SHA-256 of its bytes."""
-    found = {}
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            with open(path, "rb") as handle:
-                found[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
-    return found
-
-
 def versions(serving) -> list[str]:
     return sorted(os.listdir(serving)) if os.path.isdir(serving) else []
 
@@ -47,10 +43,30 @@ def versions(serving) -> list[str]:
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     data = tmp_path_factory.mktemp("faults") / "data"
-    write_toy(str(data))
+    write_mixed_toy(str(data))
     return data
 
 
+def refused(capsys, toy, work, span, *extra) -> str:
+    """Runs a span that must be refused before anything runs; returns the one line."""
+    capsys.readouterr()
+    code, _ = run(toy, work, span, *extra)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and err.startswith("newlevels: error: "), err
+    return err
+
+
+def full_retrains(work) -> list[str]:
+    """The full retrain's Model artifacts written so far (one folder each)."""
+    folder = os.path.join(work, "tfx", NodeIds.FULL_TRAINER, "model")
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+@pytest.mark.reliability(
+    "previous model's files truncated",
+    "a span with no new level",
+    "a rejected candidate",
+)
 def test_rejections_no_op_spans_and_reruns_never_push_twice(toy, tmp_path, capsys):
     work = tmp_path / "work"
     serving = work / "serving"
@@ -66,39 +82,67 @@ def test_rejections_no_op_spans_and_reruns_never_push_twice(toy, tmp_path, capsy
     assert code == 0 and second["pushed"] and len(versions(serving)) == 2
 
     capsys.readouterr()
+    retrains = full_retrains(work)
     code, again = run(toy, work, 2)
     assert code == 0 and again["new_levels"] == 0 and again["rows_trained"] == 0
     assert not again["pushed"] and again["parent_model_uri"] == second["model_uri"]
     assert "no new levels" in capsys.readouterr().out
     assert len(versions(serving)) == 2, "re-running a span pushes nothing new"
+    no_op = metadata.latest_run(metadata.open_store(str(work / "metadata.sqlite")), PIPELINE_NAME)
+    assert NodeIds.INCREMENTAL_TRAINER in no_op.nodes
+    assert not {NodeIds.FULL_TRAINER, NodeIds.EVALUATOR, NodeIds.PUSHER} & set(no_op.nodes)
+    assert full_retrains(work) == retrains and again["baseline_model_uri"] is None, (
+        "a span with no new level must not retrain the full model"
+    )
 
-    # The previous model's files are damaged: refused before anything runs.
-    weights = os.path.join(second["model_uri"], "embeddings", "level", "weights.npy")
+    # The previous model's files are damaged: refused before anything runs, naming it.
+    embeddings = os.path.join(second["model_uri"], EMBEDDINGS_DIR)
+    shutil.copytree(embeddings, tmp_path / "intact")
+    weights = os.path.join(embeddings, "level", "weights.npy")
     with open(weights, "r+b") as handle:
         handle.truncate(10)
-    capsys.readouterr()
-    code, _ = run(toy, work, 2)
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err.count("\n") == 0 and second["model_uri"] in err
-    assert len(versions(serving)) == 2
+    assert f"model artifact {second['model_uri']} is unreadable" in refused(capsys, toy, work, 2)
+    shutil.copy(tmp_path / "intact" / "level" / "weights.npy", weights)
+    os.remove(os.path.join(embeddings, MANIFEST))
+    err = refused(capsys, toy, work, 2)
+    assert second["model_uri"] in err and MANIFEST in err
+    with open(tmp_path / "intact" / MANIFEST, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    manifest["tables"] = {"../../outside": "level"}
+    with open(os.path.join(embeddings, MANIFEST), "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle)
+    err = refused(capsys, toy, work, 2)
+    assert second["model_uri"] in err and "not a plain folder name" in err
+    assert len(versions(serving)) == 2 and full_retrains(work) == retrains
 
 
-def test_a_parent_with_another_dimension_is_refused_unless_asked_to_start_fresh(
-    toy, tmp_path, capsys
-):
+@pytest.mark.reliability("previous model with another embedding dim")
+def test_a_parent_that_does_not_fit_is_refused_unless_asked_to_start_fresh(toy, tmp_path, capsys):
     work = tmp_path / "work"
-    assert run(toy, work, 1)[0] == 0
+    code, first = run(toy, work, 1)
+    assert code == 0
     pushed = snapshot(work / "serving")
-    capsys.readouterr()
-    code, _ = run(toy, work, 2, "--embedding-dim", "3")
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and "has features/dims {'level': 2}" in err and "--fresh-on-mismatch" in err
+    has = "has features/dims {'group': 2, 'level': 2}, this run asks for"
+    for extra, message in (
+        (("--embedding-dim", "3"), f"{has} {{'level': 3, 'group': 3}}"),
+        (("--categorical", "level"), f"{has} {{'level': 2}}"),
+        (
+            ("--model", "mf", "--user-col", "group", "--item-col", "level"),
+            "is model {'name': 'additive'}, this run asks for {'name': 'mf'",
+        ),
+    ):
+        err = refused(capsys, toy, work, 2, *extra)
+        assert f"previous model {first['model_uri']} {message}" in err
+        assert "--fresh-on-mismatch" in err
     assert snapshot(work / "serving") == pushed
     code, fresh = run(toy, work, 2, "--embedding-dim", "3", "--fresh-on-mismatch")
     assert code == 0 and fresh["parent_model_uri"] is None
     assert fresh["features"]["level"] == {"old_levels": 0, "new_levels": 100, "vocab_size": 100}
 
 
+@pytest.mark.reliability(
+    "SIGKILL mid-Trainer", "two runs on one workdir", "secrets in the environment", "paths"
+)
 def test_a_killed_run_is_rerun_cleanly_while_a_second_run_is_refused(
     toy, tmp_path, capsys, monkeypatch
 ):
@@ -134,12 +178,14 @@ def test_a_killed_run_is_rerun_cleanly_while_a_second_run_is_refused(
                 "run never reached the Trainer"
             )
             time.sleep(0.2)
-        capsys.readouterr()
-        assert run(toy, work, 1)[0] == 2
-        assert "in use by another newlevels run" in capsys.readouterr().err
+        err = refused(capsys, toy, work, 1)
+        holder = re.search(r"in use by another newlevels run \(pid (\d+)\)", err)
+        assert holder and int(holder.group(1)) == victim.pid, err
         time.sleep(1.0)
-        os.killpg(victim.pid, signal.SIGKILL)
     finally:
+        # Killed here whatever happened above, so no run outlives a failed test.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(timeout=60)
     assert versions(work / "serving") == []
 

@@ -6,10 +6,12 @@ on the files it copies, then compared with the lock's own dependency closure.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,11 +83,29 @@ def runtime_closure(locked: dict) -> set[str]:
     return seen
 
 
+def find_uv() -> list[str]:
+    """uv as `./dev` finds it: `python -m uv` with the Python 3.10 that made `.venv`, then
+    `.uv-bootstrap/bin/uv` (where `./dev` installs uv when that Python has none).
+
+    Raises:
+        pytest.fail: if neither runs (`./dev` sets one of them up before running the tests).
+    """
+    python = os.path.join(
+        sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
+    for command in ([python, "-m", "uv"], [str(REPO / ".uv-bootstrap" / "bin" / "uv")]):
+        try:
+            found = subprocess.run([*command, "--version"], capture_output=True, check=False)
+        except OSError:
+            continue
+        if found.returncode == 0:
+            return command
+    pytest.fail(f"uv not found as ./dev finds it ({python} -m uv, .uv-bootstrap/bin/uv)")
+
+
 def exported_pins(tmp_path: Path) -> dict[str, tuple[str, bool]]:
     """Runs the recipe's `uv export` on the files it copies: name -> (version, hashed)."""
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not on PATH")
+    uv = find_uv()
     copied = [
         args.split()[:-1]
         for name, args in instructions()
@@ -96,7 +116,7 @@ def exported_pins(tmp_path: Path) -> dict[str, tuple[str, bool]]:
             if (REPO / source).is_file():
                 shutil.copy(REPO / source, tmp_path / source)
     argv = command(("uv", "export"))
-    subprocess.run([uv, *argv[1:]], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run([*uv, *argv[1:]], cwd=tmp_path, check=True, capture_output=True)
     output = argv[argv.index("--output-file") + 1]
     text = (tmp_path / output).read_text(encoding="utf-8")
     pins = {}

@@ -90,6 +90,7 @@ def test_auc_is_reported_for_every_slice_of_both_models(movielens_runs):
         )
 
 
+@pytest.mark.reliability("1,500+ new levels at once")
 def test_every_new_level_with_a_training_row_is_learnt_even_if_seen_once(movielens_runs):
     from collections import Counter
 

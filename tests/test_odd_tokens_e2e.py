@@ -16,6 +16,7 @@ ODD = ["", "a,b", 'q"uote', "line\nbreak", "cr\rtoken", "emoji 🎬", "back\\sla
 SPEC = DataSpec.build(["item"], "label", "id")
 
 
+@pytest.mark.reliability("tokens with a comma")
 @pytest.mark.parametrize("token", ODD + ["\\", "x\\ny", "\n\r\\"])
 def test_vocab_lines_escape_and_unescape_any_token(token):
     line = artifacts.escape_token(token)
@@ -23,12 +24,14 @@ def test_vocab_lines_escape_and_unescape_any_token(token):
     assert artifacts.unescape_token(line) == token
 
 
+@pytest.mark.reliability("tokens with a comma")
 def test_a_dangling_escape_is_refused():
     with pytest.raises(ValueError, match="bad escape"):
         artifacts.unescape_token("oops\\")
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability("tokens with a comma")
 def test_odd_tokens_get_their_own_rows_and_serve_from_them(tmp_path):
     data = tmp_path / "data" / "span-1"
     data.mkdir(parents=True)

@@ -23,6 +23,7 @@ def exported(root, features=("level",), dim=2) -> str:
     return str(root)
 
 
+@pytest.mark.reliability("previous model's files truncated")
 def test_a_truncated_weights_file_is_named(tmp_path):
     root = exported(tmp_path)
     path = tmp_path / "embeddings" / "level" / "weights.npy"
@@ -31,6 +32,7 @@ def test_a_truncated_weights_file_is_named(tmp_path):
         artifacts.read_embeddings(root)
 
 
+@pytest.mark.reliability("previous model's files truncated")
 def test_a_deleted_manifest_is_named(tmp_path):
     root = exported(tmp_path)
     (tmp_path / "embeddings" / "manifest.json").unlink()
@@ -38,6 +40,7 @@ def test_a_deleted_manifest_is_named(tmp_path):
         artifacts.read_embeddings(root)
 
 
+@pytest.mark.reliability("previous model's files truncated")
 def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
     root = exported(tmp_path / "model")
     outside = exported(tmp_path / "elsewhere")
@@ -48,6 +51,7 @@ def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
     assert artifacts.read_embeddings(outside).features["level"].vocabulary == ("a", "b")
 
 
+@pytest.mark.reliability("previous model with another embedding dim")
 @pytest.mark.parametrize(
     "spec,message",
     [
@@ -66,6 +70,7 @@ def settings(spec: DataSpec, **kwargs) -> TrainerSettings:
     return TrainerSettings(data_spec=spec, role=Role.INCREMENTAL, strategy="split", options=options)
 
 
+@pytest.mark.reliability("previous model with another embedding dim")
 def test_a_parent_of_another_model_family_is_refused(tmp_path):
     root = exported(tmp_path)
     spec = DataSpec.build(["level", "user"], "label", "id")
@@ -74,6 +79,7 @@ def test_a_parent_of_another_model_family_is_refused(tmp_path):
         check_parent(mf, artifacts.read_embeddings(root), root)
 
 
+@pytest.mark.reliability("unknown strategy")
 def test_column_names_that_would_escape_a_folder_are_refused():
     with pytest.raises(ValueError, match="cannot name a folder"):
         DataSpec.build(["../x"], "label", "id")

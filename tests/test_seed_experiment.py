@@ -9,7 +9,12 @@ import pytest
 
 from newlevels import cli
 from newlevels.components.trainer.strategies import INCREMENTAL
-from newlevels.pipeline.seed_experiment import auc
+from newlevels.pipeline.seed_experiment import (
+    POST_INITIAL_VAL_ACCURACY,
+    auc,
+    is_old,
+    split_toy,
+)
 
 
 def test_auc_counts_ordered_pairs_and_halves_ties():
@@ -36,6 +41,15 @@ def test_reproduce_seed_freezes_old_rows_for_every_incremental_method(tmp_path, 
         assert f"| {name} |" in markdown and f"| {name} |" in printed
     assert methods["full"]["old_rows_max_abs_change"] > 0.0
     assert methods["initial"]["slices"]["new"]["auc"] == 0.5, "new levels all hit the OOV row"
-    assert 0.6 < results["initial_val_accuracy"] < 0.9
-    assert results["post_initial_val_accuracy"] == 0.7397
-    assert "(the post: about 0.74)" in printed
+
+    # The headline is the initial model's measured accuracy on held-out old-level rows...
+    measured = results["initial_val_accuracy"]
+    assert measured == methods["initial"]["slices"]["old"]["accuracy"]
+    assert f"held-out accuracy: {measured:.4f} (the post: about 0.74)" in printed
+    # ...which beats always answering the majority label of those rows...
+    split = split_toy(1500, seed=0)
+    old_labels = split.test_labels[is_old(split.test_tokens)]
+    assert len(old_labels) == methods["initial"]["slices"]["old"]["rows"]
+    assert measured > max(old_labels.mean(), 1 - old_labels.mean()) + 0.05
+    # ...and reproduces the post's figure.
+    assert abs(measured - POST_INITIAL_VAL_ACCURACY) < 0.03

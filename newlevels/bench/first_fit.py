@@ -77,6 +77,10 @@ def fit_case(autograph: bool, rows: int, batch: int) -> dict[str, Any]:
     }
 
 
+#: the two train functions timed, in the order RESULTS.md shows them: name -> AutoGraph on.
+VARIANTS = (("autograph_on_stock_keras", True), ("autograph_off_override", False))
+
+
 def run(size: str) -> dict[str, Any]:
     """Both variants, each in a fresh process."""
     rows = 2_000 if size == "smoke" else 12_000
@@ -85,5 +89,5 @@ def run(size: str) -> dict[str, Any]:
             **common.run_case("b3_first_fit", {"autograph": on, "rows": rows, "batch": 64}),
             "load": common.load_average(),
         }
-        for name, on in (("autograph_on_stock_keras", True), ("autograph_off_override", False))
+        for name, on in VARIANTS
     }

@@ -46,11 +46,10 @@ def predictions_per_second(
 ) -> dict[str, Any]:
     """Loads each SavedModel `loads` times and times `serving_default` in alternating rounds.
 
-    One load of a model can serve batch 256 about 20 % faster or slower than another load
-    of the same model (the runtime's thread pools schedule each loaded function's ops
-    their own way; with one intra-op and one inter-op thread the spread goes away), so a
-    model's rate in a round is its calls over all its loads, each timed for
-    `seconds / loads`.
+    Separate loads of one model can serve batch 256 at different rates (the runtime's
+    thread pools schedule each loaded function's ops their own way; RESULTS.md shows the
+    gap per row), so a model's rate in a round is its calls over all its loads, each
+    timed for `seconds / loads`.
 
     Args:
         models: label -> SavedModel directory.
@@ -60,9 +59,10 @@ def predictions_per_second(
         loads: separate loads of each model, made in alternation.
 
     Returns:
-        {batch: {label: median predictions/s over rounds}, "ratio_<batch>": the median
-        over rounds of first/second, "ratio_<batch>_range": their min and max,
-        "per_load_<batch>": {label: each load's median predictions/s}, "loads": loads}.
+        {"models": the labels in `models`' order (A, then B), "loads": loads, batch:
+        {label: median predictions/s over rounds}, "ratio_<batch>": the median over
+        rounds of A/B, "ratio_<batch>_range": their min and max, "per_load_<batch>":
+        {label: each load's median predictions/s}}.
     """
     import tensorflow as tf
 
@@ -70,7 +70,8 @@ def predictions_per_second(
     for _ in range(loads):
         for label, path in models.items():
             serve[label].append(tf.saved_model.load(path).signatures["serving_default"])
-    results: dict[str, Any] = {"loads": loads}
+    # A and B are named here, not left to the order of a dict that may be re-sorted.
+    results: dict[str, Any] = {"models": list(models), "loads": loads}
     for batch in BATCHES:
         tensor = tf.constant(list(examples[:batch]))
         for fns in serve.values():
@@ -113,11 +114,9 @@ def predictions_per_second(
 def set_inter_op_threads(threads: int) -> None:
     """Sizes the TF runtime's inter-op thread pool (0: TF's default, one per core).
 
-    Must run before the process's first TF op. With one inter-op thread every load
-    of a model serves batch 256 at the same rate; with the default pool each load
-    settles on one of two rates about 20 % apart (probed: 6 loads of one model,
-    518-654k/s with the default pools, 644-662k/s with one inter-op thread and
-    the default intra-op pool, 518-743k/s with one intra-op thread).
+    Must run before the process's first TF op. With the default pool, separate loads
+    of one model can settle on different batch-256 rates; B5 runs with both settings
+    and RESULTS.md shows how far apart the loads of each model were.
     """
     import tensorflow as tf
 

@@ -118,8 +118,14 @@ class RunConfig:
         check_reserved_columns(self.data_spec, self.options.family)
         if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
             raise ConfigError(f"--workdir {self.workdir} exists and is not a folder")
-        if os.path.realpath(self.workdir) == os.path.realpath(self.data_root):
+        workdir, data_root = os.path.realpath(self.workdir), os.path.realpath(self.data_root)
+        if workdir == data_root:
             raise ConfigError("--workdir must not be the data folder itself")
+        if os.path.commonpath([workdir, data_root]) == data_root:
+            raise ConfigError(
+                f"--workdir {self.workdir} is inside the data folder {self.data_root}: a run "
+                "never writes into its data; choose a workdir outside it"
+            )
 
     @property
     def pipeline_root(self) -> str:

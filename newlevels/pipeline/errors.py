@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from newlevels.bench.markdown import ResultsError
 from newlevels.components.ingest.csv_rows import DataError
 from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
@@ -36,6 +37,7 @@ USER_ERRORS = (
     DeltaError,
     TransformOutputError,
     GateError,
+    ResultsError,
 )
 
 

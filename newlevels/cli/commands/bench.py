@@ -13,9 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--size",
         choices=("smoke", "full", "delta"),
         default="smoke",
-        help="smoke: pure-Keras figures in under a minute; full: everything (~15 min); "
-        "delta: only B6, a delta's size against the full table (four MovieLens runs, ~5 min; "
-        "writes DELTA.md/delta.json)",
+        help="smoke: the pure-Keras figures only; full: everything (RESULTS.md records "
+        "how long the run took); delta: only B6, a delta's size against the full table "
+        "(four MovieLens runs; writes DELTA.md/delta.json)",
     )
     parser.add_argument(
         "--out", default="benchmarks", help="folder for RESULTS.md/results.json (or DELTA.md)"
@@ -23,11 +23,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workdir", default=None, help="keep the full size's MovieLens runs here (default: temp)"
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: rebuild RESULTS.md from the results.json in --out and rewrite "
+        "the results blocks of --readme",
+    )
+    parser.add_argument(
+        "--readme", default="README.md", help="with --render: the file whose blocks are rewritten"
+    )
 
 
 def execute(args: argparse.Namespace) -> None:
-    from newlevels.bench.suite import run_suite
     from newlevels.cli.commands.options import resolve_path
+
+    if args.render:
+        from newlevels.bench import readme, results
+
+        markdown = results.rebuild(resolve_path(args.out))
+        path = resolve_path(args.readme)
+        changed = "rewritten" if readme.rewrite(path) else "unchanged"
+        print(f"results: {markdown}\nreadme:  {path} ({changed})")
+        return
+    from newlevels.bench.suite import run_suite
 
     workdir = None if args.workdir is None else resolve_path(args.workdir)
     if args.size == "delta":

@@ -28,11 +28,12 @@ class DataError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One checked CSV row."""
+    """One checked row, and the line of its CSV file where it starts (0: not read from one)."""
 
     row_id: str
     tokens: dict[str, str]
     label: int
+    line: int = 0
 
 
 def span_dir(data_root: str, span: int) -> str:
@@ -86,10 +87,11 @@ def read_rows(path: str, spec: DataSpec) -> Iterator[Row]:
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)} (header: {header})")
         position = {column: header.index(column) for column in spec.required_columns}
+        line = reader.line_num + 1
         for cells in reader:
-            if not cells:
-                continue
-            yield _checked_row(path, reader.line_num, cells, len(header), position, spec)
+            if cells:
+                yield _checked_row(path, line, cells, len(header), position, spec)
+            line = reader.line_num + 1
     except csv.Error as error:
         raise DataError(f"{path}:{reader.line_num}: malformed CSV ({error})") from None
 
@@ -105,16 +107,40 @@ def _checked_row(
             f"{path}:{line}: label column {spec.label!r} holds {raw_label!r}; use 0 or 1"
         )
     tokens = {name: cells[position[name]] for name in spec.feature_names}
-    return Row(cells[position[spec.id_column]], tokens, LABEL_VALUES[raw_label])
+    return Row(cells[position[spec.id_column]], tokens, LABEL_VALUES[raw_label], line)
 
 
 def check_span(data_root: str, span: int, spec: DataSpec) -> int:
     """Checks every file of a span; returns its row count.
 
+    Ids must be unique within a span (the id picks the span's evaluation rows). The
+    same id in two spans is accepted: each span is split on its own.
+
     Raises:
-        DataError: for the first problem found, or a span with no data row.
+        DataError: for the first problem found, an id seen twice in the span, or a
+            span with no data row (naming its header-only files).
     """
-    rows = sum(1 for path in span_files(data_root, span) for _ in read_rows(path, spec))
-    if rows == 0:
-        raise DataError(f"span folder {span_dir(data_root, span)} holds no data row")
-    return rows
+    files = span_files(data_root, span)
+    seen: set[str] = set()
+    for path in files:
+        for row in read_rows(path, spec):
+            if row.row_id in seen:
+                raise DataError(_duplicate_id(files, row, path, spec))
+            seen.add(row.row_id)
+    if not seen:
+        raise DataError(f"{', '.join(files)}: a header but no data row")
+    return len(seen)
+
+
+def _duplicate_id(files: list[str], again: Row, path: str, spec: DataSpec) -> str:
+    """The message for an id met again at `path`: re-reads the span to name the first row."""
+    first = next(
+        f"{name}:{row.line}"
+        for name in files
+        for row in read_rows(name, spec)
+        if row.row_id == again.row_id
+    )
+    return (
+        f"{path}:{again.line}: id column {spec.id_column!r} holds {again.row_id!r} again "
+        f"(first at {first}); ids must be unique within a span"
+    )

@@ -1,7 +1,8 @@
 """The `tf.distribute` strategy a Trainer builds, compiles and fits its model under.
 
 `default` is TensorFlow's no-op strategy (one device). `mirrored` replicates the
-model over the local GPUs of one machine (CPU:0 when there is none).
+model over the local GPUs of one machine (with none, over its logical CPU devices:
+one unless configured with `tf.config.set_logical_device_configuration`).
 `multi_worker_mirrored` spans several machines: it reads the cluster from
 `TF_CONFIG`, which Vertex AI custom training sets for each replica.
 """

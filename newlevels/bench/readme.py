@@ -1,0 +1,74 @@
+"""README blocks generated from committed results files, and the rewrite that keeps them so.
+
+A block in a Markdown file is
+
+    <!-- results: benchmarks/results.json headlines -->
+    ...lines rendered from that file...
+    <!-- /results -->
+
+where the path is relative to the Markdown file's folder and the name picks a renderer
+in `RENDERERS`. `newlevels bench --render` rewrites every block (and RESULTS.md) from
+the committed JSON; `tests/test_readme_results.py` fails when a block holds anything
+else, so no figure in a block can drift from its results file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from newlevels.bench.headlines import headline_lines
+from newlevels.bench.markdown import ResultsError
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {"headlines": headline_lines}
+OPEN = re.compile(r"<!-- results: (?P<file>\S+) (?P<name>[\w-]+) -->\n")
+CLOSE = "<!-- /results -->"
+
+
+def render_blocks(text: str, root: str) -> str:
+    """`text` with every results block's body rendered anew from its results file.
+
+    Args:
+        text: a Markdown document.
+        root: the folder the blocks' file paths are relative to.
+
+    Raises:
+        ResultsError: naming the block at fault.
+    """
+    parts, position = [], 0
+    for match in OPEN.finditer(text):
+        if match.start() < position:
+            raise ResultsError(f"results block {match.group(0).strip()} opens inside another")
+        end = text.find(CLOSE, match.end())
+        if end < 0:
+            raise ResultsError(f"results block {match.group(0).strip()} has no {CLOSE}")
+        name, path = match.group("name"), os.path.join(root, match.group("file"))
+        if name not in RENDERERS:
+            raise ResultsError(f"results block names {name!r}: choose one of {list(RENDERERS)}")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                results = json.load(handle)
+        except OSError as error:
+            raise ResultsError(f"results block {name!r}: {error}") from None
+        body = "\n".join(RENDERERS[name](results)).rstrip("\n") + "\n"
+        parts += [text[position : match.end()], body]
+        position = end
+    return "".join(parts) + text[position:]
+
+
+def rewrite(path: str) -> bool:
+    """Renders every results block of the Markdown file at `path` in place.
+
+    Returns:
+        Whether the file changed.
+    """
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    rendered = render_blocks(text, os.path.dirname(os.path.abspath(path)))
+    if rendered != text:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(rendered)
+    return rendered != text
