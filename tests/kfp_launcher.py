@@ -13,10 +13,11 @@ dependency order, the way the backend would hand them to their containers
   with the executor output file beside them (`output_metadata.json`);
 - the command: the container's `command` and `args` exactly as compiled, `{{$}}`
   replaced by the ExecutorInput JSON, `python` being this venv's interpreter; the
-  `lifecycle.preCacheCheck` hook first, with the same ExecutorInput (its output file
-  is what the TFX entrypoint reads back: the ExampleGen driver's span and pattern);
+  `lifecycle.preCacheCheck` hook first, its output (the ExampleGen driver's span,
+  fingerprint and pattern) applied to the task before the container starts;
 - afterwards: the URIs and metadata the executor wrote are merged into the outputs
-  and recorded in MLMD (`kfp_mlmd.py`), then read back for the downstream tasks;
+  and recorded in MLMD (`kfp_mlmd.py`), then read back for the downstream tasks
+  (`kfp_executors.py`);
 - `triggerPolicy.condition`: evaluated on the task's inputs (`kfp_cel.py`); a task
   whose condition is false, or that reads from a task that did not run, is skipped;
 - importer tasks as the importer launcher runs them, and resolver tasks as Vertex
@@ -45,7 +46,7 @@ from tests.kfp_mlmd import Artifact, Execution, LauncherStore
 
 COMPLETE, SKIPPED = "COMPLETE", "SKIPPED"
 _TYPES = kfp.ParameterType
-#: what the driver accepts for a parameter of each non-STRING type (STRING takes anything, as text).
+#: what the driver accepts for each non-STRING type (a STRING input takes any value, as text).
 _KINDS = {
     _TYPES.NUMBER_DOUBLE: "number_value",
     _TYPES.NUMBER_INTEGER: "number_value",
@@ -159,6 +160,8 @@ class LocalLauncher:
         task = self.spec.root.dag.tasks[name]
         component = self.spec.components[task.component_ref.name]
         executor_input = kfp.ExecutorInput()
+        if not component.executor_label or task.WhichOneof("iterator"):
+            raise LauncherError(f"task {name}: sub-DAGs and loops are not implemented here")
         if any(runs[d].state != COMPLETE for d in dependencies(task)):
             return TaskRun(SKIPPED, {}, {}, executor_input)
         self._parameters(name, task, component, root_values, executor_input)
