@@ -48,14 +48,16 @@ def toy_runs(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"toy-{request.param}")
     data, workdir = str(root / "data"), str(root / "work")
     write_toy(data)
-    summaries = checks.run_spans(data, workdir, (1,), request.param, COLUMNS)
+    outputs: list[str] = []
+    summaries = checks.run_spans(data, workdir, (1,), request.param, COLUMNS, outputs)
     # The workdir as span 1 left it, for a second span 2 under another gate.
     shutil.copytree(workdir, str(root / "after-span-1"))
-    summaries += checks.run_spans(data, workdir, (2,), request.param, COLUMNS)
+    summaries += checks.run_spans(data, workdir, (2,), request.param, COLUMNS, outputs)
     return {
         "data": data,
         "workdir": workdir,
         "summaries": summaries,
+        "outputs": outputs,
         "strategy": request.param,
         "after_span_1": str(root / "after-span-1"),
     }
@@ -67,9 +69,10 @@ def held_run(toy_runs):
     if toy_runs["strategy"] != "split":
         pytest.skip("the gate's outcome does not depend on the strategy: run once, for split")
     workdir = toy_runs["after_span_1"]
-    options = [*COLUMNS, "--min-auc", "0.99"]
-    (summary,) = checks.run_spans(toy_runs["data"], workdir, (2,), "split", options)
-    return {"workdir": workdir, "summary": summary}
+    options = [*COLUMNS, "--min-auc", "0.99", "--quiet"]
+    outputs: list[str] = []
+    (summary,) = checks.run_spans(toy_runs["data"], workdir, (2,), "split", options, outputs)
+    return {"workdir": workdir, "summary": summary, "output": outputs[0]}
 
 
 def node_artifacts(workdir: str, node_id: str, key: str, inputs: bool = False):
@@ -243,10 +246,33 @@ def test_a_candidate_below_the_value_floor_is_held_and_nothing_is_pushed(held_ru
     assert cli.main(["lineage", "--workdir", held_run["workdir"]]) == 0
 
 
+def test_progress_is_plain_lines_when_stdout_is_not_a_terminal(toy_runs):
+    second = toy_runs["summaries"][1]
+    lines = toy_runs["outputs"][1].splitlines()
+    table = lines.index(next(line for line in lines if line.startswith("span 2  strategy")))
+    started = {line.split()[1]: n for n, line in enumerate(lines) if line.startswith("started ")}
+    done = {line.split()[1]: n for n, line in enumerate(lines) if line.startswith("done ")}
+    # One start and one finish line per component the run executed, before the table.
+    assert sorted(started) == sorted(done) == sorted(second["seconds"])
+    assert all(started[node] < done[node] < table for node in done)
+    for node, n in done.items():
+        # The hook times the whole launch; MLMD times the execution inside it.
+        assert float(lines[n].split()[2]) + 0.06 >= second["seconds"][node]
+    assert "\x1b[" not in toy_runs["outputs"][1], "no terminal control codes in plain output"
+
+
+def test_quiet_shows_no_progress_but_still_the_summary(held_run):
+    lines = held_run["output"].splitlines()
+    assert not [line for line in lines if line.split()[:1] in (["started"], ["done"])]
+    assert "decision: HOLD" in lines and lines[0].startswith("== span 2: running the pipeline")
+
+
 def test_report_draws_the_exported_rows_and_the_movement_from_the_parent(toy_runs):
     first, second = toy_runs["summaries"]
     workdir = toy_runs["workdir"]
     assert cli.main(["report", "--workdir", workdir, "--span", "1"]) == 0
+    # Without --out the report stays in the run's folder.
+    assert (pathlib.Path(workdir) / "runs" / "span-1" / "report" / "report.html").is_file()
     report = write_report(workdir, 2)
     names = {"embeddings-level.png", "movement-level.png", "probabilities.png"}
     assert set(report.drawn) == names
