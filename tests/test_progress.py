@@ -124,5 +124,6 @@ def test_live_only_on_an_interactive_terminal(monkeypatch):
         assert display.choose_mode(False, terminal) == display.PLAIN
     os.close(master)
     # CI often sets FORCE_COLOR: a pipe still gets plain lines.
+    monkeypatch.setenv("TERM", "xterm")
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert display.choose_mode(False, io.StringIO()) == display.PLAIN
