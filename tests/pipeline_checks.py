@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import hashlib
+import io
 import json
 import os
 
@@ -33,24 +35,35 @@ CONTRACT_KEYS = {
 }
 
 
-def run_spans(data: str, workdir: str, spans, strategy: str, columns: list[str]) -> list[dict]:
-    """Runs `newlevels run` for each span and returns the summaries."""
+def run_spans(
+    data: str, workdir: str, spans, strategy: str, columns: list[str], outputs=None
+) -> list[dict]:
+    """Runs `newlevels run` for each span and returns the summaries.
+
+    Args:
+        outputs: a list to which each run's console output (stdout, not a
+            terminal) is appended; None leaves the output to pytest's capture.
+    """
     summaries = []
     for span in spans:
-        code = cli.main(
-            [
-                "run",
-                "--data",
-                data,
-                "--span",
-                str(span),
-                "--workdir",
-                workdir,
-                "--strategy",
-                strategy,
-                *columns,
-            ]
-        )
+        command = [
+            "run",
+            "--data",
+            data,
+            "--span",
+            str(span),
+            "--workdir",
+            workdir,
+            "--strategy",
+            strategy,
+            *columns,
+        ]
+        if outputs is None:
+            code = cli.main(command)
+        else:
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                code = cli.main(command)
+            outputs.append(out.getvalue())
         assert code == 0, f"span {span} failed"
         summaries.append(load_json(os.path.join(workdir, "runs", f"span-{span}", "summary.json")))
     return summaries

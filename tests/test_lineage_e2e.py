@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -136,6 +137,32 @@ def test_graphs_draw_the_extends_edge(rejected_history, capsys):
     assert cli.main(["lineage", "--workdir", workdir]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["span", "model", "parent"] and len(table) == 4
+
+
+def test_the_table_shows_the_decision_and_each_cohorts_aucs_for_the_last_n_runs(
+    rejected_history, capsys
+):
+    workdir, _ = rejected_history
+    every = lineage_json(capsys, workdir, "--format", "json")
+    assert lineage_json(capsys, workdir, "--format", "json", "--last", "2") == every[1:]
+    assert cli.main(["lineage", "--workdir", workdir, "--last", "2"]) == 0
+    header, *lines = capsys.readouterr().out.splitlines()
+    columns = re.split(r"\s{2,}", header)
+    shown = [dict(zip(columns, re.split(r"\s{2,}", line), strict=True)) for line in lines]
+    assert [row["span"] for row in shown] == ["2", "3"]
+    for row, run in zip(shown, every[1:], strict=True):
+        assert row["decision"] == run["decision"]
+        for cohort, name in (("new", "new_level_rows"), ("unseen", "unseen_level_rows")):
+            cand, base = run["auc"]["candidate"][name], run["auc"]["baseline"][name]
+            expected = "-" if cand is None else f"{cand:.4f}/{base:.4f}"
+            assert row[f"{cohort} cand/base"] == expected
+        # The toy's spans 2 and 3 hold only levels their parent lacks: no old-level rows.
+        assert row["old cand/base"] == "-" and run["auc"]["candidate"]["old_level_rows"] is None
+    assert shown[0]["new cand/base"] != "-"
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["lineage", "--workdir", workdir, "--last", "0"])
+    assert refused.value.code == 2
+    assert "--last: give a whole number of runs, at least 1" in capsys.readouterr().err
 
 
 def test_a_rebase_serves_the_full_retrain_records_how_far_old_rows_moved_and_is_the_next_parent(

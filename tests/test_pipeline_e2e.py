@@ -62,14 +62,16 @@ def mixed_runs(tmp_path_factory) -> Callable[[str], dict]:
         if strategy not in done:
             root = tmp_path_factory.mktemp(f"work-{strategy}")
             workdir, after_span_1 = str(root / "work"), str(root / "after-span-1")
-            summaries = checks.run_spans(data, workdir, (1,), strategy, COLUMNS + GATE)
+            outputs: list[str] = []
+            summaries = checks.run_spans(data, workdir, (1,), strategy, COLUMNS + GATE, outputs)
             # The workdir as span 1 left it, for span 2 again under another gate.
             shutil.copytree(workdir, after_span_1)
-            summaries += checks.run_spans(data, workdir, (2,), strategy, COLUMNS + GATE)
+            summaries += checks.run_spans(data, workdir, (2,), strategy, COLUMNS + GATE, outputs)
             done[strategy] = {
                 "data": data,
                 "workdir": workdir,
                 "summaries": summaries,
+                "outputs": outputs,
                 "strategy": strategy,
                 "after_span_1": after_span_1,
             }
@@ -95,9 +97,15 @@ def held_run(mixed_runs) -> dict:
     """Span 2 again, from span 1's workdir (split), under a value floor no model reaches."""
     runs = mixed_runs("split")
     workdir = runs["after_span_1"]
-    options = [*COLUMNS, "--min-auc", "0.99"]
-    (summary,) = checks.run_spans(runs["data"], workdir, (2,), "split", options)
-    return {"workdir": workdir, "summary": summary, "first": runs["summaries"][0]}
+    options = [*COLUMNS, "--min-auc", "0.99", "--quiet"]
+    outputs: list[str] = []
+    (summary,) = checks.run_spans(runs["data"], workdir, (2,), "split", options, outputs)
+    return {
+        "workdir": workdir,
+        "summary": summary,
+        "first": runs["summaries"][0],
+        "output": outputs[0],
+    }
 
 
 def node_artifacts(workdir: str, node_id: str, key: str, inputs: bool = False):
@@ -256,8 +264,7 @@ def test_the_gate_extends_a_candidate_within_every_budget_as_tfmas_validation_sa
     assert second["decision_reasons"][-1] == "extend: the candidate passes every check"
     assert any(r.startswith("staleness:") for r in second["decision_reasons"])
     assert any(
-        r.startswith("freeze certificate: the old rows of ")
-        for r in second["decision_reasons"]
+        r.startswith("freeze certificate: the old rows of ") for r in second["decision_reasons"]
     )
     # TFMA checked the same thresholds on every cohort: none failed, none missing.
     evaluation = node_artifacts(split_runs["workdir"], NodeIds.EVALUATOR, "evaluation")[0]
@@ -341,10 +348,33 @@ def test_extra_columns_are_ignored(split_runs):
     assert set(ingested) == set(SPEC.required_columns)
 
 
+def test_progress_is_plain_lines_when_stdout_is_not_a_terminal(split_runs):
+    second = split_runs["summaries"][1]
+    lines = split_runs["outputs"][1].splitlines()
+    table = lines.index(next(line for line in lines if line.startswith("span 2  strategy")))
+    started = {line.split()[1]: n for n, line in enumerate(lines) if line.startswith("started ")}
+    done = {line.split()[1]: n for n, line in enumerate(lines) if line.startswith("done ")}
+    # One start and one finish line per component the run executed, before the table.
+    assert sorted(started) == sorted(done) == sorted(second["seconds"])
+    assert all(started[node] < done[node] < table for node in done)
+    for node, n in done.items():
+        # The hook times the whole launch; MLMD times the execution inside it.
+        assert float(lines[n].split()[2]) + 0.06 >= second["seconds"][node]
+    assert "\x1b[" not in split_runs["outputs"][1], "no terminal control codes in plain output"
+
+
+def test_quiet_shows_no_progress_but_still_the_summary(held_run):
+    lines = held_run["output"].splitlines()
+    assert not [line for line in lines if line.split()[:1] in (["started"], ["done"])]
+    assert "decision: HOLD" in lines and lines[0].startswith("== span 2: running the pipeline")
+
+
 def test_report_draws_the_exported_rows_and_the_movement_from_the_parent(split_runs):
     first, second = split_runs["summaries"]
     workdir = split_runs["workdir"]
     assert cli.main(["report", "--workdir", workdir, "--span", "1"]) == 0
+    # Without --out the report stays in the run's folder.
+    assert (pathlib.Path(workdir) / "runs" / "span-1" / "report" / "report.html").is_file()
     report = write_report(workdir, 2)
     names = {f"{kind}-{name}.png" for kind in ("embeddings", "movement") for name in FEATURES}
     assert set(report.drawn) == names | {"probabilities.png"}

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib import image as mpimg
 
 from newlevels import cli
+from newlevels.cli.commands import report as report_command
 from newlevels.components.trainer.artifacts import FeatureRows
 from newlevels.pipeline.predictions import Predictions
 from newlevels.pipeline.report import figures, page
@@ -116,3 +117,22 @@ def test_report_on_a_run_that_never_ran_is_a_one_line_error(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("newlevels: error: ") and "run span 3" in error
     assert len(error.splitlines()) == 1
+
+
+def test_report_out_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    assert cli.main(["report", "--workdir", str(tmp_path), "--span", "1", "--out", str(taken)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == f"newlevels: error: --out {taken} is a file, not a folder"
+    assert taken.read_text() == "mine"
+
+
+def test_the_report_says_how_to_open_its_page_on_each_platform():
+    page = "/runs/my run/report.html"
+    url = "file:///runs/my%20run/report.html"
+    assert report_command.how_to_open(page, "linux") == (
+        f"open:   {url}  (or: xdg-open '/runs/my run/report.html')"
+    )
+    darwin = report_command.how_to_open(page, "darwin")
+    assert darwin.endswith("(or: open '/runs/my run/report.html')")

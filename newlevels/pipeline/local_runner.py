@@ -98,14 +98,14 @@ def orchestration_runner(runner: str = ORCHESTRATION_RUNNER) -> Iterator[None]:
 def run_pipeline(config: RunConfig) -> None:
     """Runs the pipeline for `config.span` with BeamDagRunner."""
     from tfx import v1 as tfx
-    from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
     from newlevels.pipeline.pipeline import create_pipeline
+    from newlevels.pipeline.progress_runner import ReportingDagRunner
 
     os.makedirs(config.workdir, exist_ok=True)
     metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
     with no_tfx_sdist(config.beam_args), orchestration_runner():
-        BeamDagRunner().run(create_pipeline(config, metadata))
+        ReportingDagRunner().run(create_pipeline(config, metadata))
 
 
 def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:

@@ -35,6 +35,7 @@ def fresh_workdir(workdir: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default="demo-work")
     options.add_run_options(parser)
+    options.add_progress_option(parser)
 
 
 def execute(args: argparse.Namespace) -> None:
@@ -42,4 +43,5 @@ def execute(args: argparse.Namespace) -> None:
     written = data.write("movielens", data_root)
     print(f"MovieLens written to {data_root}: {written} rows per span", flush=True)
     for span in (1, 2):
-        options.run_span(options.run_config(args, data_root, span, args.workdir))
+        config = options.run_config(args, data_root, span, args.workdir)
+        options.run_span(config, quiet=args.quiet)

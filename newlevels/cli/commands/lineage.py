@@ -20,6 +20,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", default="table", choices=("table", "json", "dot", "mermaid"))
     parser.add_argument("--model", type=int, help="walk this Model artifact's ancestry")
+    parser.add_argument(
+        "--last", type=count, metavar="N", help="show only the last N runs (default: every run)"
+    )
+
+
+def count(text: str) -> int:
+    """Parses `--last N`: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number of runs, at least 1 (not {text!r})")
+    return value
 
 
 def _store(args: argparse.Namespace):
@@ -50,7 +64,7 @@ def execute(args: argparse.Namespace) -> None:
     store = _store(args)
     history = records.history(store)
     if args.model is None:
-        print(render.RENDERERS[args.format](history))
+        print(render.RENDERERS[args.format](history[-args.last :] if args.last else history))
         return
     chain = ancestry.ancestry(store, args.model, records.models_by_id(history))
     if args.format == "table":

@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--span", type=int, required=True)
     parser.add_argument("--workdir", required=True, help="MLMD store, artifacts and serving dir")
     options.add_run_options(parser)
+    options.add_progress_option(parser)
 
 
 def execute(args: argparse.Namespace) -> None:
-    options.run_span(options.run_config(args, args.data, args.span, args.workdir))
+    config = options.run_config(args, args.data, args.span, args.workdir)
+    options.run_span(config, quiet=args.quiet)

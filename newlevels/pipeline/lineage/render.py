@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from newlevels.components.evaluation.metrics import COHORT_SLICES
 from newlevels.pipeline.lineage.ancestry import Step
 from newlevels.pipeline.lineage.records import ModelRecord, RunRecord
 
@@ -39,7 +40,18 @@ def _moved(record: RunRecord) -> str:
     return f"max {max(m['max_abs'] for m in record.rebase_movement.values()):.4f}"
 
 
+#: the cohort columns of the table: (header, slice name).
+COHORT_COLUMNS = tuple((f"{cohort} cand/base", name) for name, cohort in COHORT_SLICES.items())
+
+
+def _pair(record: RunRecord, name: str) -> str:
+    """The candidate's and the full retrain's AUC on one cohort (`-` without rows)."""
+    cand, base = record.auc["candidate"][name], record.auc["baseline"][name]
+    return "-" if cand is None and base is None else f"{_auc(cand)}/{_auc(base)}"
+
+
 def table(records: list[RunRecord]) -> str:
+    """One row per run: the models, the levels, the AUCs (overall and per cohort), the decision."""
     header = (
         "span",
         "model",
@@ -50,6 +62,7 @@ def table(records: list[RunRecord]) -> str:
         "rows",
         "AUC cand",
         "AUC base",
+        *(title for title, _ in COHORT_COLUMNS),
         "decision",
         "blessed",
         "pushed",
@@ -71,6 +84,7 @@ def table(records: list[RunRecord]) -> str:
                 str(model.rows_trained) if model else "-",
                 _auc(r.auc["candidate"]["overall"]),
                 _auc(r.auc["baseline"]["overall"]),
+                *(_pair(r, name) for _, name in COHORT_COLUMNS),
                 r.decision or "-",
                 "yes" if r.blessed else "no",
                 (

@@ -1,6 +1,6 @@
 """`newlevels report`: figures of one finished run, and an HTML page holding them.
 
-Written to `<workdir>/runs/span-N/report/`:
+Written to `<workdir>/runs/span-N/report/`, or to the folder `--out` names:
     embeddings-<feature>.png  every level's row, coloured by its observed positive rate
     movement-<feature>.png    parent -> this model and parent -> full retrain, per token
     probabilities.png         predicted-probability histogram per slice
@@ -16,6 +16,7 @@ import numpy as np
 
 from newlevels.components.evaluation.metrics import SLICES
 from newlevels.pipeline import predictions as serving
+from newlevels.pipeline.errors import ReportInputError
 from newlevels.pipeline.report import figures, inputs, page
 from newlevels.pipeline.report.projection import fit_projection
 
@@ -33,14 +34,26 @@ class Report:
     drawn: dict[str, figures.Drawn]
 
 
-def write_report(workdir: str, span: int) -> Report:
+def write_report(workdir: str, span: int, out: str | None = None) -> Report:
     """Draws the figures of span `span`'s run under `workdir` and writes the page.
 
+    Args:
+        workdir: the workdir the run wrote to.
+        span: the run's span.
+        out: the folder to write to (created if missing); None: the run's
+            `runs/span-N/report/`.
+
+    Returns:
+        The files written.
+
     Raises:
-        ReportInputError: if the run's summary or data root is missing.
+        ReportInputError: if the run's summary or data root is missing, or `out`
+            is a file.
     """
+    folder = out or os.path.join(inputs.run_dir(workdir, span), REPORT_DIR)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ReportInputError(f"--out {folder} is a file, not a folder")
     run = inputs.load_run(workdir, span)
-    folder = os.path.join(inputs.run_dir(workdir, span), REPORT_DIR)
     os.makedirs(folder, exist_ok=True)
     drawn: dict[str, figures.Drawn] = {}
     notes = []
