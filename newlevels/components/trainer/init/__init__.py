@@ -12,8 +12,10 @@
   mean. The prior's variance is the spread of the parent's old rows (an
   empirical-Bayes choice: a new level is a draw from the levels already
   learnt), so a level with one row moves a little from the mean and a level with
-  many rows goes where its rows say. A row holding two new levels fits each one
-  with the other at its mean start.
+  many rows goes where its rows say. A row holding two new levels couples them:
+  the features are fitted in turn (Gauss-Seidel, `FIT_ROUNDS` sweeps), the
+  first sweep with the other feature's new levels at their mean, later sweeps
+  against the other feature's latest fit.
 
 Nothing here writes a parent row: a start is computed from copies and returned
 as the new rows only; `parent.check_frozen` still checks every old row after
@@ -39,6 +41,10 @@ INITS = (RANDOM, MEAN, FIT)
 DEFAULT = FIT
 #: the standard deviation of `random` rows.
 RANDOM_STDDEV = 0.05
+#: Gauss-Seidel sweeps of `fit` over the features: the first fits each feature
+#: with the other features' new levels at their mean, later ones refit each
+#: against the others' latest fit (rows holding two new levels couple them).
+FIT_ROUNDS = 2
 #: the smallest prior variance of a fitted coefficient (a parent whose old rows
 #: barely differ must not pin its new rows to the mean).
 MIN_PRIOR_VARIANCE = 1e-3
@@ -117,7 +123,7 @@ def labelled_rows(
     return LabelledRows(index, np.asarray(labels, np.float64))
 
 
-#: a family's fit: (problem, every table at its mean start) -> each table's new rows.
+#: a family's fit: (problem, every table with its new rows' current values) -> the new rows.
 Fitter = Callable[[Problem, Mapping[str, np.ndarray]], dict[str, np.ndarray]]
 
 
@@ -165,8 +171,11 @@ def start_rows(method: str, problem: Problem, fitter: Fitter) -> dict[str, np.nd
     }
     if method == MEAN:
         return {name: rows.astype(np.float32) for name, rows in means.items()}
-    start = {
-        name: np.concatenate([np.asarray(problem.parent[name], np.float64), rows])
-        for name, rows in means.items()
-    }
-    return {name: rows.astype(np.float32) for name, rows in fitter(problem, start).items()}
+    fitted = means
+    for _ in range(FIT_ROUNDS):
+        start = {
+            name: np.concatenate([np.asarray(problem.parent[name], np.float64), rows])
+            for name, rows in fitted.items()
+        }
+        fitted = fitter(problem, start)
+    return {name: rows.astype(np.float32) for name, rows in fitted.items()}

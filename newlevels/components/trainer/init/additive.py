@@ -14,7 +14,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from newlevels.components.trainer.head import Head
-from newlevels.components.trainer.init import LabelledRows, Problem, prior_variance, ridge
+from newlevels.components.trainer.init import (
+    LabelledRows,
+    Problem,
+    mean_row,
+    prior_variance,
+    ridge,
+)
 
 #: a scale this close to 0 cannot carry a correction (it would need a huge row).
 MIN_SCALE = 1e-6
@@ -36,39 +42,48 @@ def contributions(
 
 
 def fit_new_rows(problem: Problem, start: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Fits each new level's row sum to its rows, the other features' rows fixed.
+    """Fits each new level's row sum to its rows, every other row fixed at `start`.
+
+    Features are fitted in turn, each against the others' latest rows (one
+    Gauss-Seidel sweep over the features).
 
     Args:
         problem: the parent's rows, the new levels and the training rows.
-        start: every table, parent rows then the new rows at their mean start.
+        start: every table, parent rows then the new rows' current values.
 
     Returns:
         Per table, its new rows.
     """
-    index, labels = problem.rows.index, problem.rows.labels
-    parts = contributions(start, index, problem.head)
-    total = problem.head.bias + sum(parts.values())
-    fitted = {}
+    index, labels, scales = problem.rows.index, problem.rows.labels, problem.head.scales
+    current = {name: np.asarray(table, np.float64) for name, table in start.items()}
+    parts = contributions(current, index, problem.head)
     for table in problem.tables:
-        f, first = table.feature, problem.first_new_row(table.feature)
-        mean = np.asarray(start[table.name][first : first + 1], np.float64)
-        rows = np.repeat(mean, problem.new_levels[f], axis=0)
+        f, first, count = (
+            table.feature,
+            problem.first_new_row(table.feature),
+            problem.new_levels[table.feature],
+        )
         new = index[f] >= first
-        if problem.new_levels[f] and new.any():
-            old_sums = np.asarray(problem.parent[table.name], np.float64)[1:].sum(axis=-1)
-            scale = problem.head.scales[f]
-            sums = ridge.fit(
-                levels=index[f][new] - first,
-                x=np.full((int(new.sum()), 1), scale),
-                offset=(total - parts[f])[new],
-                labels=labels[new],
-                prior_mean=mean.sum(axis=-1),
-                prior_var=prior_variance(old_sums[:, None]),
-                count=problem.new_levels[f],
-            )[:, 0]
-            rows = rows + (sums - mean.sum())[:, None] / table.dim
-        fitted[table.name] = rows
-    return fitted
+        if not (count and new.any()):
+            continue
+        mean = mean_row(problem.parent[table.name])
+        old_sums = np.asarray(problem.parent[table.name], np.float64)[1:].sum(axis=-1)
+        level_rows = ridge.Levels(
+            levels=index[f][new] - first,
+            x=np.full((int(new.sum()), 1), scales[f]),
+            offset=(problem.head.bias + sum(parts.values()) - parts[f])[new],
+            labels=labels[new],
+            count=count,
+        )
+        sums = ridge.fit_shrunk(
+            level_rows,
+            prior_mean=np.array([mean.sum()]),
+            base_var=prior_variance(old_sums[:, None]),
+            start=current[table.name][first:].sum(axis=-1, keepdims=True),
+        )[:, 0]
+        current[table.name][first:] = mean + (sums - mean.sum())[:, None] / table.dim
+        parts[f] = contributions({f: current[table.name]}, {f: index[f]}, problem.head)[f]
+    return {t.name: current[t.name][problem.first_new_row(t.feature) :] for t in problem.tables}
 
 
 def average_oov_rows(

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from newlevels.components.trainer.head import Head
-from newlevels.components.trainer.init import LabelledRows, Problem, prior_variance, ridge
+from newlevels.components.trainer.init import (
+    LabelledRows,
+    Problem,
+    mean_row,
+    prior_variance,
+    ridge,
+)
 from newlevels.components.trainer.init.additive import MIN_SCALE, logit_from_probability
 
 #: per feature, (its vector table, its bias table).
@@ -29,10 +35,12 @@ def fit_new_rows(
 ) -> dict[str, np.ndarray]:
     """Fits each new user's and item's vector and bias against the other side's rows.
 
+    The sides are fitted in turn, each against the other's latest rows (one
+    Gauss-Seidel sweep).
+
     Args:
         problem: the parent's rows, the new levels and the training rows.
-        start: every table, parent rows then the new rows at their mean start
-            (so the other side of a row holding two new levels is at its mean).
+        start: every table, parent rows then the new rows' current values.
         sides: per feature (the user and the item), its vector and bias tables.
         global_bias: the model's global bias (the parent's).
 
@@ -40,41 +48,45 @@ def fit_new_rows(
         Per table, its new rows.
     """
     index, labels, head = problem.rows.index, problem.rows.labels, problem.head
-    fitted = {}
+    current = {name: np.asarray(table, np.float64) for name, table in start.items()}
     for side, (vectors, biases) in sides.items():
         other = next(f for f in sides if f != side)
         other_vectors, other_biases = sides[other]
         first, count = problem.first_new_row(side), problem.new_levels[side]
-        dim = problem.parent[vectors].shape[1]
-        theta = np.concatenate([start[vectors][first:], start[biases][first:]], axis=1)
         new = index[side] >= first
-        if count and new.any():
-            looked_up = index[other][new]
-            scale, other_scale = head.scales[side], head.scales[other]
-            x = np.concatenate(
-                [
-                    scale * other_scale * np.asarray(start[other_vectors], np.float64)[looked_up],
-                    np.full((len(looked_up), 1), scale),
-                ],
-                axis=1,
-            )
-            offset = (
-                global_bias
-                + head.bias
-                + other_scale * np.asarray(start[other_biases], np.float64)[looked_up, 0]
-            )
-            old = np.concatenate([problem.parent[vectors][1:], problem.parent[biases][1:]], axis=1)
-            theta = ridge.fit(
-                levels=index[side][new] - first,
-                x=x,
-                offset=offset,
-                labels=labels[new],
-                prior_mean=theta[0],
-                prior_var=prior_variance(old),
-                count=count,
-            )
-        fitted[vectors], fitted[biases] = theta[:, :dim], theta[:, dim:]
-    return fitted
+        if not (count and new.any()):
+            continue
+        dim = current[vectors].shape[1]
+        looked_up = index[other][new]
+        scale, other_scale = head.scales[side], head.scales[other]
+        x = np.concatenate(
+            [
+                scale * other_scale * current[other_vectors][looked_up],
+                np.full((len(looked_up), 1), scale),
+            ],
+            axis=1,
+        )
+        offset = global_bias + head.bias + other_scale * current[other_biases][looked_up, 0]
+        old = np.concatenate([problem.parent[vectors], problem.parent[biases]], axis=1)
+        level_rows = ridge.Levels(
+            levels=index[side][new] - first,
+            x=x,
+            offset=offset,
+            labels=labels[new],
+            count=count,
+        )
+        theta = ridge.fit_shrunk(
+            level_rows,
+            prior_mean=mean_row(old),
+            base_var=prior_variance(old[1:]),
+            start=np.concatenate([current[vectors][first:], current[biases][first:]], axis=1),
+        )
+        current[vectors][first:], current[biases][first:] = theta[:, :dim], theta[:, dim:]
+    return {
+        name: current[name][problem.first_new_row(side) :]
+        for side, names in sides.items()
+        for name in names
+    }
 
 
 def average_oov_rows(
