@@ -18,7 +18,6 @@ from newlevels.components.trainer import artifacts, data, families, fitting
 from newlevels.components.trainer.levels import LevelDiff, diff_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.transforms.features import DataSpec
-from newlevels.transforms.preprocessing import ROW_ID_KEY
 
 FEATURES = ("item", "user")
 OLD = {"item": [f"i{k}" for k in range(20)], "user": [f"u{k}" for k in range(10)]}
@@ -48,27 +47,39 @@ class Problem:
             self.spec, role, strategy, TrainingOptions(**columns, **options), seed=3
         )
 
-    def batches(self, rows: slice = slice(None)) -> tf.data.Dataset:
-        ids = np.array([f"r{k}" for k in range(len(self.labels))])[rows]
-        features = {**{f: t[rows] for f, t in self.tokens.items()}, ROW_ID_KEY: ids}
-        return (
-            tf.data.Dataset.from_tensor_slices((features, self.labels[rows]))
-            .batch(data.READ_BATCH)
-            .map(lambda f, y: (f, y, tf.size(y, out_type=tf.int64)))
-        )
+    def batches(self) -> tf.data.Dataset:
+        ids = np.array([f"r{k}" for k in range(len(self.labels))])
+        return data.batches_from_arrays(self.tokens, self.labels, ids)
 
     def fit(self, settings: TrainerSettings, parent: bool = True) -> fitting.Fitted:
-        """`fitting.fit` as `train.train` calls it, on these rows."""
-        extends = parent
-        diffs = self.diffs if extends else first_diffs()
-        selection = fitting.row_selection(settings, diffs, extends_parent=extends)
+        """`fitting.fit` as `train.train` calls it, on these rows (without a parent if asked)."""
+        diffs = self.diffs if parent else {f: diff_levels(f, [], self.levels(f)) for f in FEATURES}
+        selection = fitting.row_selection(settings, diffs, extends_parent=parent)
         rows = data.select_rows(self.batches(), **dataclasses.asdict(selection))
-        return fitting.fit(settings, diffs, self.parent if extends else None, rows)
+        return fitting.fit(settings, diffs, self.parent if parent else None, rows)
 
+    def levels(self, feature: str) -> list[str]:
+        """The levels the rows hold, in a fixed order."""
+        return sorted(set(self.tokens[feature].tolist()))
 
-def first_diffs() -> dict[str, LevelDiff]:
-    """Every level new (a model without a parent)."""
-    return {f: diff_levels(f, [], [*OLD[f], *NEW[f]]) for f in FEATURES}
+    def old_levels_only(self) -> Problem:
+        """These rows without the ones holding a new level (a first span)."""
+        keep = np.all([np.isin(self.tokens[f], OLD[f]) for f in FEATURES], axis=0)
+        tokens = {f: t[keep] for f, t in self.tokens.items()}
+        return dataclasses.replace(self, tokens=tokens, labels=self.labels[keep])
+
+    def later(self) -> Problem:
+        """These rows with their new levels renamed (new even to a parent that knows NEW)."""
+        tokens = {
+            f: np.array([f"{t}_later" if t in NEW[f] else t for t in self.tokens[f]])
+            for f in FEATURES
+        }
+        return dataclasses.replace(self, tokens=tokens)
+
+    def extending(self, parent: artifacts.ExportedEmbeddings) -> Problem:
+        """These rows, extending another parent (its vocabulary diffed by token)."""
+        diffs = {f: diff_levels(f, parent.features[f].vocabulary, self.levels(f)) for f in FEATURES}
+        return dataclasses.replace(self, parent=parent, diffs=diffs)
 
 
 def table_names(family: str) -> dict[str, str]:
@@ -114,3 +125,11 @@ def make(family: str = "additive", rows: int = 800, base: float = 0.0, seed: int
     parent = artifacts.ExportedEmbeddings({}, parent_rows, shared)
     diffs = {f: diff_levels(f, OLD[f], [*NEW[f], *reversed(OLD[f])]) for f in FEATURES}
     return Problem(family, parent, truth, diffs, tokens, labels)
+
+
+def held_out_rows(problem: Problem, settings: TrainerSettings) -> tuple[dict, np.ndarray]:
+    """The rows early stopping held out, as `early_stopping.holdout_loss` takes them."""
+    selection = fitting.row_selection(settings, problem.diffs, extends_parent=True)
+    rows = data.select_rows(problem.batches(), **dataclasses.asdict(selection))
+    features, labels = next(iter(rows.holdout.batch(rows.held_out)))
+    return features, labels.numpy().astype(np.float64)

@@ -51,21 +51,6 @@ def settings_for(model: str, role, overrides: dict[str, Any]):
     return TrainerSettings(spec, role, strategy, options, SEED)
 
 
-def batches(rows):
-    """Rows as `data.select_rows` batches: ({feature: tokens, `_row_id`}, label, count)."""
-    import tensorflow as tf
-
-    from newlevels.components.trainer import data
-    from newlevels.transforms.preprocessing import ROW_ID_KEY
-
-    features = {**rows.tokens, ROW_ID_KEY: rows.ids}
-    return (
-        tf.data.Dataset.from_tensor_slices((features, rows.labels))
-        .batch(data.READ_BATCH)
-        .map(lambda f, y: (f, y, tf.size(y, out_type=tf.int64)))
-    )
-
-
 def train_one(settings, span, parent, rows):
     """Plans the levels against `parent` and fits one model (`fitting.fit`), timed."""
     from newlevels.components.trainer import data, fitting
@@ -74,22 +59,10 @@ def train_one(settings, span, parent, rows):
     started = time.monotonic()
     diffs = plan_levels(settings.data_spec, span.vocabulary, parent)
     selection = fitting.row_selection(settings, diffs, extends_parent=parent is not None)
-    selected = data.select_rows(batches(rows), **dataclasses.asdict(selection))
+    batches = data.batches_from_arrays(rows.tokens, rows.labels, rows.ids)
+    selected = data.select_rows(batches, **dataclasses.asdict(selection))
     fitted = fitting.fit(settings, diffs, parent, selected)
-    return fitted, diffs, time.monotonic() - started
-
-
-def exported(fitted, diffs):
-    """A fitted model as the next run reads its parent (`artifacts.ExportedEmbeddings`)."""
-    from newlevels.components.trainer import artifacts
-
-    features = {
-        name: artifacts.FeatureRows.from_table(
-            diffs[fitted.model.table_features[name]].merged, table.full_table().numpy()
-        )
-        for name, table in fitted.model.embeddings.items()
-    }
-    return artifacts.ExportedEmbeddings({}, features, fitted.model.shared_weights())
+    return fitted, time.monotonic() - started
 
 
 def predict(model, rows) -> np.ndarray:
@@ -109,8 +82,8 @@ def run_sweep(model: str) -> dict[str, Any]:
     fulls, full_scores = [], {}
     for span in spans:
         rows = yearly.Rows.concat([span.earlier, span.train])
-        fitted, diffs, seconds = train_one(settings_for(model, Role.FULL, {}), span, None, rows)
-        fulls.append(exported(fitted, diffs))
+        fitted, seconds = train_one(settings_for(model, Role.FULL, {}), span, None, rows)
+        fulls.append(fitted.as_parent())
         full_scores[span.number] = (predict(fitted.model, span.eval), seconds)
     results = {"model": model, "spans": {}, "configs": {}}
     for k, span in enumerate(spans[1:], start=1):
@@ -123,7 +96,7 @@ def run_sweep(model: str) -> dict[str, Any]:
             for k, span in enumerate(spans[1:], start=1):
                 if mode == "rebase":
                     parent = fulls[k - 1]
-                fitted, diffs, seconds = train_one(settings, span, parent, span.train)
+                fitted, seconds = train_one(settings, span, parent, span.train)
                 full, full_seconds = full_scores[span.number]
                 per_span[str(span.number)] = {
                     **cohorts.score(span, spans[k - 1], predict(fitted.model, span.eval), full),
@@ -134,7 +107,7 @@ def run_sweep(model: str) -> dict[str, Any]:
                     "seconds": round(seconds, 2),
                     "full_seconds": round(full_seconds, 2),
                 }
-                parent = exported(fitted, diffs) if mode == "chain" else parent
+                parent = fitted.as_parent() if mode == "chain" else parent
                 print(name, mode, span.number, per_span[str(span.number)]["overall"], flush=True)
             results["configs"][name]["modes"][mode] = per_span
         load.append(common.load_average())

@@ -128,9 +128,28 @@ class Fitted:
     """
 
     model: model.EmbeddingModel
+    diffs: Mapping[str, levels.LevelDiff]
     initial_rows: dict[str, np.ndarray]
     convergence: early_stopping.Convergence | None
     epochs: int
+
+    def as_parent(self) -> artifacts.ExportedEmbeddings:
+        """The model as the next run reads its parent (what `embeddings/` holds)."""
+        return artifacts.ExportedEmbeddings(
+            {}, feature_rows(self.model, self.diffs), self.model.shared_weights()
+        )
+
+
+def feature_rows(
+    keras_model: model.EmbeddingModel, diffs: Mapping[str, levels.LevelDiff]
+) -> dict[str, artifacts.FeatureRows]:
+    """Every table's vocabulary and rows, by table name (as `embeddings/` holds them)."""
+    return {
+        name: artifacts.FeatureRows.from_table(
+            diffs[keras_model.table_features[name]].merged, table.full_table().numpy()
+        )
+        for name, table in keras_model.embeddings.items()
+    }
 
 
 def start_problem(
@@ -192,7 +211,7 @@ def fit(
     if not rows.kept:
         # Still build the variables so the model can be exported unchanged.
         keras_model({name: tf.constant([""]) for name in names})
-        return Fitted(keras_model, initial, None, 0)
+        return Fitted(keras_model, diffs, initial, None, 0)
     tf.keras.utils.set_random_seed(settings.seed)
     batches = data.training_batches(rows.dataset, options.batch_size, settings.seed)
     epochs = options.epochs_for(settings.role, extends_parent=extends)
@@ -206,7 +225,7 @@ def fit(
         keras_model.fit(batches, epochs=epochs, verbose=0)
     if not extends:
         set_average_oov_rows(keras_model, settings.family, labelled)
-    return Fitted(keras_model, initial, convergence, epochs)
+    return Fitted(keras_model, diffs, initial, convergence, epochs)
 
 
 def set_average_oov_rows(

@@ -20,7 +20,12 @@ from newlevels.components.trainer import (
     levels,
     model,
 )
-from newlevels.components.trainer.fitting import build_model, fit, row_selection  # noqa: F401
+from newlevels.components.trainer.fitting import (  # noqa: F401 (build_model re-exported)
+    build_model,
+    feature_rows,
+    fit,
+    row_selection,
+)
 from newlevels.components.trainer.parent import check_parent, parent_mismatch
 from newlevels.components.trainer.planning import admit_levels, current_vocabularies, plan_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
@@ -49,12 +54,7 @@ class TrainedModel:
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
         """Every table's rows (vectors and, for `mf`, biases) by table name."""
-        return {
-            name: artifacts.FeatureRows.from_table(
-                self.diffs[self.model.table_features[name]].merged, table.full_table().numpy()
-            )
-            for name, table in self.model.embeddings.items()
-        }
+        return feature_rows(self.model, self.diffs)
 
     @property
     def head_adapted(self) -> bool:
