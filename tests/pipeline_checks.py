@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from newlevels import cli
 from newlevels.components.ingest.component import is_eval_row
-from newlevels.components.trainer import artifacts
+from newlevels.components.trainer import artifacts, data
+from newlevels.components.trainer.early_stopping import DEFAULT_HOLDOUT_FRACTION
 from newlevels.transforms.features import DataSpec
 
 CONTRACT_KEYS = {
@@ -70,6 +71,14 @@ def csv_rows(data: str, span: int) -> list[dict[str, str]]:
 
 def is_training_row(row_id: str) -> bool:
     return not is_eval_row(row_id)
+
+
+def held_out_ids(row_ids: list[str], fraction: float = DEFAULT_HOLDOUT_FRACTION) -> set[str]:
+    """The ids an extension with early stopping holds out of its training rows."""
+    if not row_ids:
+        return set()
+    flags = data.held_out(tf.constant(row_ids), fraction).numpy()
+    return {row_id for row_id, held in zip(row_ids, flags, strict=True) if held}
 
 
 def to_examples(rows: list[dict[str, str]], spec: DataSpec) -> tf.Tensor:

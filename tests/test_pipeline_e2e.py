@@ -9,9 +9,8 @@ import pytest
 import tensorflow as tf
 
 from newlevels import cli
-from newlevels.components.trainer import artifacts
+from newlevels.components.trainer import artifacts, init
 from newlevels.components.trainer.strategies import INCREMENTAL
-from newlevels.components.trainer.strategies.base import fresh_rows
 from newlevels.pipeline import metadata
 from newlevels.pipeline.config import PIPELINE_NAME
 from newlevels.pipeline.data.toy import write_toy
@@ -74,24 +73,35 @@ def test_every_span1_token_keeps_a_bit_identical_row(toy_runs):
     assert second["old_rows_max_abs_change"] == {"level": 0.0}
 
 
-def test_new_rows_moved_away_from_their_initialisation(toy_runs):
-    second = toy_runs["summaries"][1]
-    rows = artifacts.read_embeddings(second["model_uri"]).features["level"]
-    initial = fresh_rows(20, 2, seed=0)
-    trained = rows.weights[80:]
-    assert trained.shape == initial.shape
-    assert np.all(np.any(trained != initial, axis=1)), "every new row should have been trained"
+def test_new_rows_are_learnt_from_where_the_trainer_recorded_their_start(toy_runs):
+    first, second = toy_runs["summaries"]
+    parent = artifacts.read_embeddings(first["model_uri"]).features["level"]
+    exported = artifacts.read_embeddings(second["model_uri"])
+    initial = exported.initial["level"]  # recorded by the Trainer where the rows started
+    trained = exported.features["level"].weights[80:]
+    assert trained.shape == initial.shape == (20, 2)
+    assert exported.manifest["init"] == init.FIT
+    # a level-blind start puts every new row at the mean of the parent's old rows
+    blind = init.mean_row(parent.table).astype(np.float32)
+    assert np.all(np.any(initial != blind, axis=1)), "the fit starts each level from its rows"
+    moved = np.any(trained != initial, axis=1)
+    if exported.manifest["early_stopping"]["best_epoch"] > 0:
+        assert moved.all(), "every new row should have trained"
+    else:
+        assert not moved.any(), "early stopping kept the start"
 
 
 def test_rows_trained_counts_span2_training_rows_holding_a_new_level(toy_runs):
     first, second = toy_runs["summaries"]
     old = set(artifacts.read_embeddings(first["model_uri"]).features["level"].vocabulary)
-    expected = sum(
-        1
+    new = [
+        row["id"]
         for row in checks.csv_rows(toy_runs["data"], 2)
         if checks.is_training_row(row["id"]) and row["level"] not in old
-    )
-    assert second["rows_trained"] == expected > 0
+    ]
+    held_out = checks.held_out_ids(new)
+    assert 0 < len(held_out) < len(new)
+    assert second["rows_trained"] == len(new) - len(held_out)
 
 
 def test_pushed_models_predict_bit_identically_on_old_level_rows(toy_runs):

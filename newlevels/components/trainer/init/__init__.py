@@ -9,10 +9,14 @@
 - `fit`: each new row is fitted to the span's training rows with every old row
   fixed (the family's `fit_new_rows`: a per-level logistic fit for `additive`,
   a ridge-logistic solve against the frozen factors for `mf`), shrunk toward the
-  mean. The prior's variance is the spread of the parent's old rows (an
-  empirical-Bayes choice: a new level is a draw from the levels already
-  learnt), so a level with one row moves a little from the mean and a level with
-  many rows goes where its rows say. A row holding two new levels couples them:
+  mean: a Gaussian prior centred on the mean of the parent's old rows, so a
+  level with one row moves a little from the mean and a level with many rows
+  goes where its rows say. The shrinkage strength is chosen by empirical Bayes
+  (`ridge.fit_shrunk`): the prior variance is the spread of the parent's old
+  rows times the power of 4 under which the span's rows are most probable (the
+  Laplace approximation of their marginal likelihood). The spread alone shrank
+  too hard: a parent's rows, trained for a few epochs, spread less than the
+  levels' true effects. A row holding two new levels couples them:
   the features are fitted in turn (Gauss-Seidel, `FIT_ROUNDS` sweeps), the
   first sweep with the other feature's new levels at their mean, later sweeps
   against the other feature's latest fit.
