@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from newlevels.components.trainer import artifacts, export, head, parent
+from newlevels.components.trainer import artifacts, export, fitting, head, init, parent
 from newlevels.components.trainer.strategies import INCREMENTAL
 from newlevels.components.trainer.train import TrainedModel
 from tests import generated
@@ -93,3 +93,17 @@ def test_the_served_model_folds_the_head_and_predicts_as_the_trained_model(
     served = checks.predict(os.path.join(uri, artifacts.SERVING_DIR), examples)
     features = {f: tf.constant([r[f] for r in rows]) for f in generated.FEATURES}
     assert np.array_equal(served, fitted.model(features).numpy())
+
+
+@pytest.mark.parametrize("family", ["additive", "mf"])
+def test_the_head_starts_at_its_fit_to_the_drift_of_the_old_levels(family):
+    problem = generated.make(family, rows=6000, base=1.5)  # every logit shifted by +1.5
+    settings = problem.settings(adapt=head.HEAD)
+    rows = init.labelled_rows(
+        problem.tokens, problem.labels, {f: d.merged for f, d in problem.diffs.items()}
+    )
+    start = settings.family.fit_head(
+        fitting.start_problem(settings, problem.diffs, problem.parent, rows)
+    )
+    assert abs(start.bias - 1.5) < 0.25, start
+    assert all(abs(scale - 1.0) < 0.25 for scale in start.scales.values()), start

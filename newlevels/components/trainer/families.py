@@ -112,6 +112,10 @@ class ModelFamily(abc.ABC):
         """
 
     @abc.abstractmethod
+    def fit_head(self, problem: init.Problem) -> head.Head:
+        """The head's start under `--adapt head`: its fit to the span's old-level rows."""
+
+    @abc.abstractmethod
     def average_oov_rows(
         self,
         tables: Mapping[str, np.ndarray],
@@ -155,6 +159,9 @@ class AdditiveFamily(ModelFamily):
 
     def fit_new_rows(self, problem, start) -> dict[str, np.ndarray]:
         return init_additive.fit_new_rows(problem, start)
+
+    def fit_head(self, problem) -> head.Head:
+        return init_additive.fit_head(problem)
 
     def average_oov_rows(self, tables, rows, shared) -> dict[str, np.ndarray]:
         # An additive table is named after its feature.
@@ -206,6 +213,9 @@ class MatrixFactorizationFamily(ModelFamily):
         return init_mf.fit_new_rows(
             problem, start, self._sides(), self._global_bias(problem.shared)
         )
+
+    def fit_head(self, problem) -> head.Head:
+        return init_mf.fit_head(problem, self._sides(), self._global_bias(problem.shared))
 
     def average_oov_rows(self, tables, rows, shared) -> dict[str, np.ndarray]:
         features = (self.user_column, self.item_column)

@@ -29,16 +29,20 @@ from newlevels.components.trainer.tables import build_table_set, new_level_filte
 
 
 def adaptation_head(
-    settings: TrainerSettings, parent_shared: Mapping[str, np.ndarray] | None
+    settings: TrainerSettings,
+    parent_shared: Mapping[str, np.ndarray] | None,
+    start: head.Head | None = None,
 ) -> families.AdaptationHead | None:
     """The model's head: trained under `--adapt head`, else the parent's, frozen, if it has one.
 
-    A head starts at the parent's values (identity if the parent has none).
+    A trained head starts at `start` if given (its fit, `ModelFamily.fit_head`),
+    else at the parent's values (identity if the parent has none).
     """
     features = settings.data_spec.feature_names
     inherited = head.Head.from_shared(parent_shared, features)
     if settings.options.adapt == head.HEAD:
-        return families.AdaptationHead(inherited or head.Head.identity(features), trainable=True)
+        begin = start or inherited or head.Head.identity(features)
+        return families.AdaptationHead(begin, trainable=True)
     return None if inherited is None else families.AdaptationHead(inherited, trainable=False)
 
 
@@ -48,6 +52,7 @@ def build_model(
     parent_tables: Mapping[str, np.ndarray] | None,
     parent_shared: Mapping[str, np.ndarray] | None = None,
     starts: Mapping[str, np.ndarray] | None = None,
+    head_start: head.Head | None = None,
 ) -> model.EmbeddingModel:
     """Builds and compiles the model under the settings' `tf.distribute` strategy.
 
@@ -61,6 +66,7 @@ def build_model(
         parent_shared: the parent's shared weights (the `mf` global bias, a head), or None.
         starts: the new rows' starting values by table (`init.start_rows`), or
             None for random rows.
+        head_start: where a trained head starts (see `adaptation_head`).
 
     Returns:
         The compiled model.
@@ -78,7 +84,10 @@ def build_model(
             starts,
         )
         keras_model = family.build(
-            tables, parent_shared, train_shared, adaptation_head(settings, parent_shared)
+            tables,
+            parent_shared,
+            train_shared,
+            adaptation_head(settings, parent_shared, head_start),
         )
         model.compile_model(
             keras_model, settings.options.learning_rate, settings.options.sparse_updates
@@ -189,13 +198,19 @@ def fit(
     """
     options, names = settings.options, settings.data_spec.feature_names
     extends = parent is not None
+    adapts = extends and options.adapt == head.HEAD
     labelled = None
-    if rows.kept and (not extends or options.init != init.RANDOM):
+    if rows.kept and (not extends or adapts or options.init != init.RANDOM):
         vocabularies = {name: diffs[name].merged for name in names}
         labelled = init.labelled_rows(*data.as_arrays(rows.dataset, names), vocabularies)
-    starts = None
+    starts, head_start = None, None
     if extends and labelled is not None:
         problem = start_problem(settings, diffs, parent, labelled)
+        if adapts:
+            # The head follows the drift of the old levels first; new rows then start
+            # from their fit under it.
+            head_start = settings.family.fit_head(problem)
+            problem = dataclasses.replace(problem, head=head_start)
         starts = init.start_rows(options.init, problem, settings.family.fit_new_rows)
     keras_model = build_model(
         settings,
@@ -203,6 +218,7 @@ def fit(
         None if parent is None else {n: r.table for n, r in parent.features.items()},
         None if parent is None else parent.shared,
         starts,
+        head_start,
     )
     initial = {
         name: table.full_table().numpy()[diffs[keras_model.table_features[name]].frozen_rows :]

@@ -35,6 +35,7 @@ from typing import Protocol
 import numpy as np
 
 from newlevels.components.trainer.head import Head
+from newlevels.components.trainer.init import ridge
 from newlevels.components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW
 
 RANDOM = "random"
@@ -49,6 +50,9 @@ RANDOM_STDDEV = 0.05
 #: with the other features' new levels at their mean, later ones refit each
 #: against the others' latest fit (rows holding two new levels couple them).
 FIT_ROUNDS = 2
+#: the prior variance of the head's bias and scales around the parent's head when
+#: `--adapt head` fits them (weak: the span's old-level rows decide).
+HEAD_PRIOR_VARIANCE = 1.0
 #: the smallest prior variance of a fitted coefficient (a parent whose old rows
 #: barely differ must not pin its new rows to the mean).
 MIN_PRIOR_VARIANCE = 1e-3
@@ -125,6 +129,22 @@ def labelled_rows(
         rows = {token: FIRST_TOKEN_ROW + i for i, token in enumerate(vocabulary)}
         index[name] = np.fromiter((rows.get(t, OOV_ROW) for t in tokens[name]), np.int64)
     return LabelledRows(index, np.asarray(labels, np.float64))
+
+
+def old_level_rows(problem: Problem) -> np.ndarray:
+    """Marks the training rows whose every level the parent knows."""
+    index = problem.rows.index
+    features = dict.fromkeys(t.feature for t in problem.tables)
+    return np.all([index[f] < problem.first_new_row(f) for f in features], axis=0)
+
+
+def fit_head_terms(
+    terms: np.ndarray, offset: np.ndarray, labels: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """Fits logit = offset + terms . theta (one shared theta) under a weak prior at `start`."""
+    rows = ridge.Levels(np.zeros(len(labels), np.int64), terms, offset, labels, count=1)
+    variance = np.full(len(start), HEAD_PRIOR_VARIANCE)
+    return ridge.fit(rows, np.asarray(start, np.float64), variance).theta[0]
 
 
 #: a family's fit: (problem, every table with its new rows' current values) -> the new rows.

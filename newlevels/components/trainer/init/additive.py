@@ -17,7 +17,9 @@ from newlevels.components.trainer.head import Head
 from newlevels.components.trainer.init import (
     LabelledRows,
     Problem,
+    fit_head_terms,
     mean_row,
+    old_level_rows,
     prior_variance,
     ridge,
 )
@@ -84,6 +86,26 @@ def fit_new_rows(problem: Problem, start: Mapping[str, np.ndarray]) -> dict[str,
         current[table.name][first:] = mean + (sums - mean.sum())[:, None] / table.dim
         parts[f] = contributions({f: current[table.name]}, {f: index[f]}, problem.head)[f]
     return {t.name: current[t.name][problem.first_new_row(t.feature) :] for t in problem.tables}
+
+
+def fit_head(problem: Problem) -> Head:
+    """The head that best explains the span's rows holding only old levels (`--adapt head`).
+
+    The parent's rows are fixed, so the logit is linear in the bias and the
+    scales: one small logistic regression, started at the parent's head.
+    """
+    old = old_level_rows(problem)
+    if not old.any():
+        return problem.head
+    features = tuple(problem.head.scales)
+    sums = [
+        np.asarray(problem.parent[f], np.float64)[problem.rows.index[f][old]].sum(axis=-1)
+        for f in features
+    ]
+    terms = np.column_stack([np.ones(int(old.sum())), *sums])
+    start = [problem.head.bias, *(problem.head.scales[f] for f in features)]
+    theta = fit_head_terms(terms, np.zeros(len(terms)), problem.rows.labels[old], start)
+    return Head(float(theta[0]), {f: float(s) for f, s in zip(features, theta[1:], strict=True)})
 
 
 def average_oov_rows(

@@ -17,12 +17,16 @@ from newlevels.components.trainer.head import Head
 from newlevels.components.trainer.init import (
     LabelledRows,
     Problem,
+    fit_head_terms,
     mean_row,
+    old_level_rows,
     prior_variance,
     ridge,
 )
 from newlevels.components.trainer.init.additive import MIN_SCALE, logit_from_probability
 
+#: alternating fits of the two scales of the head.
+HEAD_ROUNDS = 2
 #: per feature, (its vector table, its bias table).
 Sides = Mapping[str, tuple[str, str]]
 
@@ -87,6 +91,33 @@ def fit_new_rows(
         for side, names in sides.items()
         for name in names
     }
+
+
+def fit_head(problem: Problem, sides: Sides, global_bias: float) -> Head:
+    """The head that best explains the span's rows holding only old levels (`--adapt head`).
+
+    The logit is linear in the bias and one side's scale while the other
+    scale is fixed, so the two are fitted in turn (`HEAD_ROUNDS` rounds),
+    started at the parent's head.
+    """
+    old = old_level_rows(problem)
+    if not old.any():
+        return problem.head
+    index, labels = problem.rows.index, problem.rows.labels[old]
+    parent = {name: np.asarray(table, np.float64) for name, table in problem.parent.items()}
+    (user, (user_vec, user_bias)), (item, (item_vec, item_bias)) = sides.items()
+    users, items = index[user][old], index[item][old]
+    dot = np.sum(parent[user_vec][users] * parent[item_vec][items], axis=-1)
+    bias = {user: parent[user_bias][users, 0], item: parent[item_bias][items, 0]}
+    head = problem.head
+    for _ in range(HEAD_ROUNDS):
+        for side, other in ((user, item), (item, user)):
+            other_scale = head.scales[other]
+            terms = np.column_stack([np.ones(len(labels)), other_scale * dot + bias[side]])
+            offset = global_bias + other_scale * bias[other]
+            bias_now, scale = fit_head_terms(terms, offset, labels, [head.bias, head.scales[side]])
+            head = Head(float(bias_now), {**head.scales, side: float(scale)})
+    return head
 
 
 def average_oov_rows(
