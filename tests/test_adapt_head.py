@@ -32,7 +32,11 @@ def old_only(problem: generated.Problem) -> dict[str, tf.Tensor]:
     return {f: tf.constant(t) for f, t in rows.tokens.items()}
 
 
-@pytest.mark.parametrize("strategy", INCREMENTAL)
+@pytest.mark.parametrize(
+    "strategy",
+    # `split` in the default run; the others (the same shared head) with `-m slow`
+    [s if s == "split" else pytest.param(s, marks=pytest.mark.slow) for s in INCREMENTAL],
+)
 def test_the_head_moves_while_every_old_row_stays_bit_identical(strategy):
     problem, fitted, trained = adapted("additive", strategy)
     for name, rows in problem.parent.features.items():

@@ -29,7 +29,7 @@ def test_a_request_of_unseen_levels_gets_the_base_rate(family, role, strategy):
         assert abs(probability - base_rate) < 0.05, (probability, base_rate)
 
 
-@pytest.mark.parametrize("family", ["additive", "mf"])
+@pytest.mark.parametrize("family", ["additive", pytest.param("mf", marks=pytest.mark.slow)])
 def test_a_child_keeps_its_parents_oov_row_bit_for_bit(family):
     first_run = generated.make(family, base=-2.0).old_levels_only()
     settings = first_run.settings(early_stopping="off")
