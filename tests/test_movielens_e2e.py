@@ -97,12 +97,16 @@ def test_every_new_level_with_a_training_row_is_learnt_even_if_seen_once(moviele
     ]
     held_out = checks.held_out_ids([r["id"] for r in training])
     trained = [r for r in training if r["id"] not in held_out]
+    expected = checks.fit_start(
+        movielens_runs["data"], 2, first["model_uri"], second["model_uri"], SPEC
+    )
     seen_once = 0
     for name in SPEC.feature_names:
         old = len(parent[name].vocabulary)
         new_tokens = child[name].vocabulary[old:]
         initial = exported.initial[name]  # recorded by the Trainer where the rows started
         assert initial.shape == (len(new_tokens), 2)
+        np.testing.assert_allclose(initial, expected[name], rtol=0, atol=1e-5)
         # a level-blind start puts every new row at the mean of the parent's old rows
         blind = init.mean_row(parent[name].table).astype(np.float32)
         counts = Counter(row[name] for row in trained)

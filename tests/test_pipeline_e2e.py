@@ -81,6 +81,8 @@ def test_new_rows_are_learnt_from_where_the_trainer_recorded_their_start(toy_run
     trained = exported.features["level"].weights[80:]
     assert trained.shape == initial.shape == (20, 2)
     assert exported.manifest["init"] == init.FIT
+    expected = checks.fit_start(toy_runs["data"], 2, first["model_uri"], second["model_uri"], SPEC)
+    np.testing.assert_allclose(initial, expected["level"], rtol=0, atol=1e-5)
     # a level-blind start puts every new row at the mean of the parent's old rows
     blind = init.mean_row(parent.table).astype(np.float32)
     assert np.all(np.any(initial != blind, axis=1)), "the fit starts each level from its rows"
