@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from newlevels import cli
 from newlevels.components.ingest.component import is_eval_row
-from newlevels.components.trainer import artifacts
+from newlevels.components.trainer import artifacts, data
+from newlevels.components.trainer.early_stopping import DEFAULT_HOLDOUT_FRACTION
 from newlevels.transforms.features import DataSpec
 
 CONTRACT_KEYS = {
@@ -93,6 +94,14 @@ def is_training_row(row_id: str) -> bool:
     return not is_eval_row(row_id)
 
 
+def held_out_ids(row_ids: list[str], fraction: float = DEFAULT_HOLDOUT_FRACTION) -> set[str]:
+    """The ids an extension with early stopping holds out of its training rows."""
+    if not row_ids:
+        return set()
+    flags = data.held_out(tf.constant(row_ids), fraction).numpy()
+    return {row_id for row_id, held in zip(row_ids, flags, strict=True) if held}
+
+
 def to_examples(rows: list[dict[str, str]], spec: DataSpec) -> tf.Tensor:
     serialized = []
     for row in rows:
@@ -135,3 +144,38 @@ def snapshot(folder) -> dict[str, str]:
             with open(path, "rb") as handle:
                 found[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
     return found
+
+
+def fit_start(
+    data_root: str, span: int, parent_uri: str, child_uri: str, spec: DataSpec
+) -> dict[str, np.ndarray]:
+    """The `--init fit` start of the child's new rows, computed apart from the Trainer.
+
+    From the same inputs the Trainer had: the parent's exported rows and the
+    span's training rows (from the CSV files) that hold a new level and are not
+    held out; then `init.start_rows`, as the Trainer calls it.
+    """
+    from newlevels.components.trainer import fitting, init
+    from newlevels.components.trainer.levels import diff_levels
+    from newlevels.components.trainer.settings import Role, TrainerSettings
+
+    parent = artifacts.read_embeddings(parent_uri)
+    child = artifacts.read_embeddings(child_uri).features
+    names = spec.feature_names
+    old = {f: set(parent.features[f].vocabulary) for f in names}
+    rows = [
+        row
+        for row in csv_rows(data_root, span)
+        if is_training_row(row["id"]) and any(row[f] not in old[f] for f in names)
+    ]
+    held_out = held_out_ids([row["id"] for row in rows])
+    rows = [row for row in rows if row["id"] not in held_out]
+    diffs = {f: diff_levels(f, parent.features[f].vocabulary, child[f].vocabulary) for f in names}
+    labelled = init.labelled_rows(
+        {f: [row[f] for row in rows] for f in names},
+        np.array([float(row[spec.label]) for row in rows]),
+        {f: d.merged for f, d in diffs.items()},
+    )
+    settings = TrainerSettings(spec, Role.INCREMENTAL, "split")
+    problem = fitting.start_problem(settings, diffs, parent, labelled)
+    return init.start_rows(init.FIT, problem, settings.family.fit_new_rows)

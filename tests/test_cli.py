@@ -9,6 +9,7 @@ import pytest
 
 from newlevels import cli
 from newlevels.cli.commands import demo, options
+from newlevels.components.trainer import early_stopping, init
 from newlevels.components.trainer.settings import (
     Role,
     TrainerSettings,
@@ -157,7 +158,7 @@ def test_top_level_help_and_light_commands_do_not_import_tensorflow():
     assert [line for line in out if line.startswith("TF ")] == ["TF False", "TF True"]
 
 
-def test_incremental_epochs_default_to_epochs_and_apply_only_to_a_run_with_a_parent(tmp_path):
+def test_incremental_epochs_cap_early_stopping_and_apply_only_to_a_run_with_a_parent(tmp_path):
     def options_for(*extra: str):
         argv = [
             "run",
@@ -171,13 +172,33 @@ def test_incremental_epochs_default_to_epochs_and_apply_only_to_a_run_with_a_par
         args = cli.build_parser().parse_args([*argv, *extra])
         return options.run_config(args, args.data, 1, args.workdir).options
 
-    same = options_for("--epochs", "3")
-    assert same.incremental_epochs is None
-    assert {same.epochs_for(role, parent) for role in Role for parent in (True, False)} == {3}
+    stopping = options_for("--epochs", "3")
+    assert stopping.incremental_epochs is None and stopping.early_stopping == "on"
+    cap = early_stopping.DEFAULT_EPOCH_CAP
+    assert stopping.epochs_for(Role.INCREMENTAL, extends_parent=True) == cap
+    assert stopping.stops_early(Role.INCREMENTAL, extends_parent=True)
+    for role, parent in ((Role.INCREMENTAL, False), (Role.FULL, True), (Role.FULL, False)):
+        assert stopping.epochs_for(role, parent) == 3
+        assert not stopping.stops_early(role, parent)
+    fixed = options_for("--epochs", "3", "--early-stopping", "off")
+    assert {fixed.epochs_for(role, parent) for role in Role for parent in (True, False)} == {3}
     apart = options_for("--incremental-epochs", "7")
     assert apart.epochs_for(Role.INCREMENTAL, extends_parent=True) == 7
     assert apart.epochs_for(Role.INCREMENTAL, extends_parent=False) == 2
     assert apart.epochs_for(Role.FULL, extends_parent=True) == 2
+
+
+def test_init_early_stopping_and_adapt_flags_reach_the_training_options(tmp_path):
+    run = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+    args = cli.build_parser().parse_args(run)
+    defaults = options.run_config(args, args.data, 1, args.workdir).options
+    assert (defaults.init, defaults.adapt) == (init.DEFAULT, "none")
+    extra = ["--init", "mean", "--holdout-fraction", "0.2", "--patience", "3", "--adapt", "head"]
+    args = cli.build_parser().parse_args([*run, *extra])
+    config = options.run_config(args, args.data, 1, args.workdir)
+    for role in Role:
+        got = config.trainer_settings(role).options
+        assert (got.init, got.holdout_fraction, got.patience, got.adapt) == ("mean", 0.2, 3, "head")
 
 
 def test_trainer_settings_round_trip_through_a_flat_custom_config_and_refuse_unknown_keys():

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from newlevels.components.trainer import artifacts
+from newlevels.components.trainer import artifacts, init
 from newlevels.pipeline.data.movielens import write_movielens
 from newlevels.transforms.features import DataSpec
 from tests import pipeline_checks as checks
@@ -44,13 +44,15 @@ def test_rows_trained_counts_span2_training_rows_holding_a_new_movie_or_user(mov
         name: set(rows.vocabulary)
         for name, rows in artifacts.read_embeddings(first["model_uri"]).features.items()
     }
-    expected = sum(
-        1
+    new = [
+        row["id"]
         for row in checks.csv_rows(movielens_runs["data"], 2)
         if checks.is_training_row(row["id"])
         and any(row[name] not in tokens for name, tokens in old.items())
-    )
-    assert second["rows_trained"] == expected
+    ]
+    held_out = checks.held_out_ids(new)
+    assert 0 < len(held_out) < len(new)
+    assert second["rows_trained"] == len(new) - len(held_out)
 
 
 def test_pushed_models_predict_bit_identically_on_rows_with_only_old_levels(movielens_runs):
@@ -94,23 +96,35 @@ def test_auc_is_reported_for_every_slice_of_both_models(movielens_runs):
 def test_every_new_level_with_a_training_row_is_learnt_even_if_seen_once(movielens_runs):
     from collections import Counter
 
-    from newlevels.components.trainer.strategies.base import fresh_rows
-
     first, second = movielens_runs["summaries"]
     parent = artifacts.read_embeddings(first["model_uri"]).features
-    child = artifacts.read_embeddings(second["model_uri"]).features
+    exported = artifacts.read_embeddings(second["model_uri"])
+    child = exported.features
+    assert exported.manifest["init"] == init.FIT
+    trained_epochs = exported.manifest["early_stopping"]["best_epoch"] > 0
     training = [
         r for r in checks.csv_rows(movielens_runs["data"], 2) if checks.is_training_row(r["id"])
     ]
+    held_out = checks.held_out_ids([r["id"] for r in training])
+    trained = [r for r in training if r["id"] not in held_out]
+    expected = checks.fit_start(
+        movielens_runs["data"], 2, first["model_uri"], second["model_uri"], SPEC
+    )
     seen_once = 0
-    for index, name in enumerate(SPEC.feature_names):
+    for name in SPEC.feature_names:
         old = len(parent[name].vocabulary)
         new_tokens = child[name].vocabulary[old:]
-        initial = fresh_rows(len(new_tokens), 2, seed=index)
-        counts = Counter(row[name] for row in training)
+        initial = exported.initial[name]  # recorded by the Trainer where the rows started
+        assert initial.shape == (len(new_tokens), 2)
+        np.testing.assert_allclose(initial, expected[name], rtol=0, atol=1e-5)
+        # a level-blind start puts every new row at the mean of the parent's old rows
+        blind = init.mean_row(parent[name].table).astype(np.float32)
+        counts = Counter(row[name] for row in trained)
         for i, token in enumerate(new_tokens):
             if counts[token]:
-                assert (child[name].weights[old + i] != initial[i]).any(), f"{name} {token}"
+                assert (initial[i] != blind).any(), f"{name} {token}: the fit used its rows"
+                moved = (child[name].weights[old + i] != initial[i]).any()
+                assert moved == trained_epochs, f"{name} {token}"
                 seen_once += counts[token] == 1
     assert len(child["movieId"].vocabulary) - len(parent["movieId"].vocabulary) > 1000
     assert seen_once > 100, "MovieLens span 2 holds many movies rated once"

@@ -22,9 +22,8 @@ import tensorflow as tf
 from newlevels import cli
 from newlevels.components import certificate
 from newlevels.components.evaluation import decision as deciding
-from newlevels.components.trainer import artifacts
+from newlevels.components.trainer import artifacts, init
 from newlevels.components.trainer.strategies import INCREMENTAL
-from newlevels.components.trainer.strategies.base import fresh_rows
 from newlevels.contracts import blessing as blessing_properties
 from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
@@ -176,26 +175,40 @@ def test_every_span1_token_keeps_a_bit_identical_row(toy_runs):
     assert second["old_rows_max_abs_change"] == {"level": 0.0, "group": 0.0}
 
 
-def test_new_rows_moved_away_from_their_initialisation(toy_runs):
+def test_new_rows_are_learnt_from_where_the_trainer_recorded_their_start(toy_runs):
     first, second = toy_runs["summaries"]
     parent = artifacts.read_embeddings(first["model_uri"]).features
-    child = artifacts.read_embeddings(second["model_uri"]).features
-    for index, name in enumerate(FEATURES):
+    exported = artifacts.read_embeddings(second["model_uri"])
+    assert exported.manifest["init"] == init.FIT
+    expected = checks.fit_start(toy_runs["data"], 2, first["model_uri"], second["model_uri"], SPEC)
+    trained_epochs = exported.manifest["early_stopping"]["best_epoch"] > 0
+    for name in FEATURES:
         old = len(parent[name].vocabulary)
-        trained = child[name].weights[old:]
-        initial = fresh_rows(len(trained), 2, seed=index)
+        initial = exported.initial[name]  # recorded by the Trainer where the rows started
+        trained = exported.features[name].weights[old:]
+        assert trained.shape == initial.shape
         assert len(trained) == second["features"][name]["new_levels"] > 0
-        assert np.all(np.any(trained != initial, axis=1)), f"every new {name} row should move"
+        np.testing.assert_allclose(initial, expected[name], rtol=0, atol=1e-5)
+        # a level-blind start puts every new row at the mean of the parent's old rows
+        blind = init.mean_row(parent[name].table).astype(np.float32)
+        assert np.all(np.any(initial != blind, axis=1)), f"the fit starts each {name} from its rows"
+        moved = np.any(trained != initial, axis=1)
+        if trained_epochs:
+            assert moved.all(), f"every new {name} row should have trained"
+        else:
+            assert not moved.any(), "early stopping kept the start"
 
 
 def test_rows_trained_counts_span2_training_rows_holding_a_new_level(toy_runs):
     first, second = toy_runs["summaries"]
     old = old_tokens(first["model_uri"])
     training = [r for r in checks.csv_rows(toy_runs["data"], 2) if checks.is_training_row(r["id"])]
-    expected = sum(1 for row in training if holds_new_level(row, old))
+    new = [row["id"] for row in training if holds_new_level(row, old)]
     # Span 2 also holds training rows of old levels only: a filter keeping every row fails.
-    assert 0 < expected < len(training)
-    assert second["rows_trained"] == expected
+    assert 0 < len(new) < len(training)
+    held_out = checks.held_out_ids(new)
+    assert 0 < len(held_out) < len(new)
+    assert second["rows_trained"] == len(new) - len(held_out)
     assert second["rows_total"] == len(training)
 
 

@@ -111,9 +111,17 @@ def test_replay_adds_the_old_level_rows_picked_by_the_hash_of_their_id(tmp_path)
             for f, y in rows.dataset
         ]
         assert kept == expected
-        assert (rows.kept, rows.read) == (len(expected), len(ROWS))
+        # rows_trained counts the rows holding a new level; replayed rows apart.
+        new_rows = sum(new for *_, new in ROWS)
+        assert (rows.kept, rows.replayed, rows.read) == (
+            new_rows,
+            len(expected) - new_rows,
+            len(ROWS),
+        )
+        assert 0 < rows.replayed < len(ROWS) - new_rows, "the test needs some rows left out"
     everything = data.load_rows([path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, 1.0)
-    assert (everything.kept, everything.read) == (len(ROWS), len(ROWS))
+    assert (everything.kept, everything.replayed, everything.read) == (3, 3, len(ROWS))
+    assert len(list(everything.dataset)) == len(ROWS)
     assert not data.replayed(ids, 0.0).numpy().any()
 
 
@@ -121,3 +129,36 @@ def test_replay_samples_about_its_fraction_of_many_ids():
     ids = tf.constant([f"row-{i}" for i in range(20_000)])
     share = float(tf.reduce_mean(tf.cast(data.replayed(ids, 0.1), tf.float32)))
     assert 0.09 < share < 0.11
+
+
+def test_held_out_rows_are_set_aside_by_the_hash_of_their_id_and_counted_apart(tmp_path):
+    path = str(tmp_path / "part.gz")
+    write_transformed(path)
+    model = model_with_parent()
+    ids = tf.constant([f"r{i}" for i in range(len(ROWS))])
+    held = data.held_out(ids, 0.5).numpy().tolist()
+    picked = data.replayed(ids, 0.5).numpy().tolist()
+    selected = [new or pick for (*_, new), pick in zip(ROWS, picked, strict=True)]
+    rows = data.load_rows(
+        [path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, 0.5, holdout_fraction=0.5
+    )
+
+    def tokens(dataset):
+        return [(f["item"].numpy().decode(), f["user"].numpy().decode()) for f, _ in dataset]
+
+    chosen = [(i, u, h) for (i, u, *_), s, h in zip(ROWS, selected, held, strict=True) if s]
+    assert tokens(rows.dataset) == [(i, u) for i, u, h in chosen if not h]
+    assert tokens(rows.holdout) == [(i, u) for i, u, h in chosen if h]
+    assert rows.held_out == sum(h for *_, h in chosen) > 0
+    trained_new = sum(new and not h for (*_, new), h in zip(ROWS, held, strict=True))
+    assert rows.kept == trained_new, "held-out rows are not rows trained"
+    assert rows.kept + rows.replayed + rows.held_out == sum(selected)
+
+
+def test_the_held_out_draw_is_independent_of_the_replay_draw():
+    ids = tf.constant([f"row-{i}" for i in range(20_000)])
+    held = data.held_out(ids, 0.1).numpy()
+    replay = data.replayed(ids, 0.1).numpy()
+    assert 0.09 < held.mean() < 0.11
+    both = (held & replay).mean()
+    assert 0.005 < both < 0.015, "independent draws overlap on about 1 % of the rows"

@@ -15,7 +15,7 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    from newlevels.components.trainer import families, optimizers
+    from newlevels.components.trainer import early_stopping, families, head, init, optimizers
     from newlevels.components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from newlevels.components.trainer.distribution import FACTORIES
     from newlevels.components.trainer.strategies import INCREMENTAL
@@ -83,8 +83,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--incremental-epochs",
         type=int,
         default=None,
-        help="passes of the incremental Trainer when it extends a previous model "
-        "(default: --epochs; a first run trains as the full retrain does)",
+        help="passes of the incremental Trainer when it extends a previous model: the cap "
+        f"with --early-stopping on (default: {early_stopping.DEFAULT_EPOCH_CAP}), the count "
+        "with it off (default: --epochs); a first run trains as the full retrain does",
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.01)
@@ -101,6 +102,45 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="how the optimizer applies a sparse embedding gradient: lazy updates only the "
         "looked-up rows and their slots (O(batch) per step); dense is tf_keras's stock "
         f"update of every row's slots (O(rows)) (default: {optimizers.DEFAULT})",
+    )
+    parser.add_argument(
+        "--init",
+        default=init.DEFAULT,
+        choices=init.INITS,
+        help="where an extension's new rows start: random (N(0, 0.05^2)), mean (the mean of "
+        "the parent's old rows) or fit (fitted to the span's rows with every old row fixed, "
+        f"shrunk toward the mean) (default: {init.DEFAULT})",
+    )
+    parser.add_argument(
+        "--early-stopping",
+        default=early_stopping.DEFAULT,
+        choices=early_stopping.CHOICES,
+        help="on: an extension trains its new rows until the loss on a held-out part of its "
+        "rows stops improving, and keeps the best epoch (--incremental-epochs is the cap, "
+        f"default {early_stopping.DEFAULT_EPOCH_CAP}); off: a fixed number of epochs "
+        f"(default: {early_stopping.DEFAULT})",
+    )
+    parser.add_argument(
+        "--holdout-fraction",
+        type=float,
+        default=early_stopping.DEFAULT_HOLDOUT_FRACTION,
+        help="share of an extension's training rows held out for early stopping, picked by "
+        f"a hash of the id (default: {early_stopping.DEFAULT_HOLDOUT_FRACTION})",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=early_stopping.DEFAULT_PATIENCE,
+        help="epochs without a better held-out loss before early stopping stops "
+        f"(default: {early_stopping.DEFAULT_PATIENCE})",
+    )
+    parser.add_argument(
+        "--adapt",
+        default=head.DEFAULT,
+        choices=head.ADAPTS,
+        help="head: an extension also trains a head (a global bias and a scale per feature) "
+        "on every row of the span, so old-level predictions follow drift while every "
+        f"embedding row stays bit-identical (default: {head.DEFAULT})",
     )
     parser.add_argument(
         "--beam-arg",

@@ -6,6 +6,8 @@ Layout (per feature):
                                      as \\\\, \\n or \\r so any token fits on its line)
     embeddings/<feature>/weights.npy [vocab_size, dim] float32, row i = token i
     embeddings/<feature>/oov.npy     [dim] float32, the OOV row
+    embeddings/<feature>/initial.npy [new levels, dim] float32: where the rows this
+                                     model trained (its new rows) started
     embeddings/manifest.json         strategy, model family, tables, dims, level counts,
                                      rows trained, parent
 
@@ -35,6 +37,7 @@ EMBEDDINGS_DIR = "embeddings"
 MANIFEST = "manifest.json"
 SERVING_DIR = "Format-Serving"
 PENDING = "pending.json"
+INITIAL = "initial.npy"
 
 
 class ParentModelError(ValueError):
@@ -67,6 +70,8 @@ class ExportedEmbeddings:
     shared: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     #: per feature, levels waiting for admission -> their accumulated count.
     pending: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    #: per table, the starting values of the rows the model trained (`initial.npy`).
+    initial: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
@@ -139,8 +144,10 @@ def write_embeddings(
     features: Mapping[str, FeatureRows],
     shared: Mapping[str, np.ndarray] | None = None,
     pending: Mapping[str, Mapping[str, int]] | None = None,
+    initial: Mapping[str, np.ndarray] | None = None,
 ) -> None:
-    """Writes `embeddings/` under a Model artifact root (tables, shared weights, pending)."""
+    """Writes `embeddings/` under a Model artifact root (tables, shared weights, pending,
+    the trained rows' starting values)."""
     for name, rows in features.items():
         folder = _feature_dir(root, name)
         tf.io.gfile.makedirs(folder)
@@ -148,6 +155,8 @@ def write_embeddings(
             handle.write(vocabulary_text(rows.vocabulary))
         _save_npy(os.path.join(folder, "weights.npy"), rows.weights)
         _save_npy(os.path.join(folder, "oov.npy"), rows.oov)
+    for name, values in (initial or {}).items():
+        _save_npy(os.path.join(_feature_dir(root, name), INITIAL), values)
     for name, levels in (pending or {}).items():
         with tf.io.gfile.GFile(os.path.join(_feature_dir(root, name), PENDING), "w") as handle:
             json.dump(dict(levels), handle, ensure_ascii=False, sort_keys=True)
@@ -167,7 +176,7 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
     try:
         with tf.io.gfile.GFile(manifest_path) as handle:
             manifest = json.load(handle)
-        features = {}
+        features, initial = {}, {}
         for name in manifest.get("tables", manifest["features"]):
             folder = _feature_dir(root, name)
             with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt")) as handle:
@@ -183,6 +192,8 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
                     f"match {len(vocabulary)} vocabulary tokens"
                 )
             features[name] = rows
+            if tf.io.gfile.exists(os.path.join(folder, INITIAL)):
+                initial[name] = _load_npy(os.path.join(folder, INITIAL))
         shared = {
             name: _load_npy(_feature_dir(root, name) + ".npy")
             for name in manifest.get("shared", ())
@@ -197,4 +208,4 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
                     }
     except (OSError, tf.errors.OpError, ValueError, KeyError) as error:
         raise ParentModelError(f"model artifact {root} is unreadable: {error}") from error
-    return ExportedEmbeddings(manifest=manifest, features=features, shared=shared, pending=pending)
+    return ExportedEmbeddings(manifest, features, shared, pending, initial)

@@ -6,6 +6,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from newlevels.transforms.preprocessing import transformed_label_key
@@ -22,12 +23,22 @@ READ_BATCH = 4096
 
 #: marks a tf.data function to be traced as written, without AutoGraph.
 plain = tf.autograph.experimental.do_not_convert
+#: the held-out draw hashes the id with this key (SipHash): independent of the
+#: replay draw (FarmHash of the same id) and of the evaluation split (SHA-256).
+HOLDOUT_KEY = (0x6E65776C, 0x6576656C)
 
 
 def replayed(row_ids: tf.Tensor, fraction: float) -> tf.Tensor:
     """Marks a deterministic `fraction` of rows, by a hash of their id (same rows every run)."""
     threshold = int(round(fraction * REPLAY_BUCKETS))
     return tf.strings.to_hash_bucket_fast(row_ids, REPLAY_BUCKETS) < threshold
+
+
+def held_out(row_ids: tf.Tensor, fraction: float) -> tf.Tensor:
+    """Marks the deterministic `fraction` of rows that early stopping holds out (by id)."""
+    threshold = int(round(fraction * REPLAY_BUCKETS))
+    buckets = tf.strings.to_hash_bucket_strong(row_ids, REPLAY_BUCKETS, key=HOLDOUT_KEY)
+    return buckets < threshold
 
 
 def list_files(patterns: Sequence[str]) -> list[str]:
@@ -40,17 +51,65 @@ def list_files(patterns: Sequence[str]) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
-    """Training rows, read, filtered and cached in one pass over the files.
+    """Training rows, read, filtered, split and cached in one pass over the files.
 
     Attributes:
-        dataset: the cached ({feature: string token}, int64 label) rows, unbatched.
-        kept: how many rows `dataset` holds.
+        dataset: the cached ({feature: string token}, int64 label) rows to train
+            on, unbatched (held-out rows left out).
+        kept: rows of `dataset` that passed the filter (every row without one):
+            the rows the new levels are trained on.
         read: how many rows the files held, before any filter.
+        replayed: rows of `dataset` mixed in by replay (they failed the filter).
+        holdout: the held-out rows (kept or replayed ones), in the same form.
+        held_out: how many rows `holdout` holds.
     """
 
     dataset: tf.data.Dataset
     kept: int
     read: int
+    replayed: int = 0
+    holdout: tf.data.Dataset | None = None
+    held_out: int = 0
+
+
+def parsed_batches(
+    patterns: Sequence[str],
+    feature_spec: Mapping[str, tf.io.FixedLenFeature],
+    feature_names: Sequence[str],
+    with_ids: bool,
+) -> tf.data.Dataset:
+    """Transformed examples as batches of ({feature: tokens[, row id]}, label, row count)."""
+    label_key = transformed_label_key()
+    names = (*feature_names, *((ROW_ID_KEY,) if with_ids else ()))
+    spec = {name: feature_spec[name] for name in (*names, label_key)}
+
+    # AutoGraph off (`plain`): these functions hold no Python control flow on
+    # tensors, and converting the row filter (Keras layers) cost the first
+    # Trainer in a process seconds of fixed overhead (B3).
+    @plain
+    def parse(serialized: tf.Tensor) -> tuple[Features, tf.Tensor, tf.Tensor]:
+        parsed = tf.io.parse_example(serialized, spec)
+        label = tf.reshape(parsed[label_key], [-1])
+        features = {name: tf.reshape(parsed[name], [-1]) for name in names}
+        return features, label, tf.size(label, out_type=tf.int64)
+
+    return (
+        tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
+        .batch(READ_BATCH)
+        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    )
+
+
+def batches_from_arrays(
+    tokens: Mapping[str, np.ndarray], labels: np.ndarray, row_ids: np.ndarray
+) -> tf.data.Dataset:
+    """In-memory rows in `parsed_batches`' form (the benchmarks read CSV rows this way)."""
+    features = {**tokens, ROW_ID_KEY: row_ids}
+    return (
+        tf.data.Dataset.from_tensor_slices((features, np.asarray(labels, np.int64)))
+        .batch(READ_BATCH)
+        .map(plain(lambda f, y: (f, y, tf.size(y, out_type=tf.int64))))
+    )
 
 
 def load_rows(
@@ -59,12 +118,9 @@ def load_rows(
     feature_names: Sequence[str],
     keep: RowFilter | None = None,
     replay_fraction: float = 0.0,
+    holdout_fraction: float = 0.0,
 ) -> Rows:
     """Reads transformed examples as unbatched (features, label) rows, and counts them.
-
-    The counts come from the same pass that fills the cache (a reduce over
-    batches of `READ_BATCH` rows), so the files are read once: a second pass
-    just to count the rows read cost the incremental Trainer about 0.4 s.
 
     Args:
         patterns: file patterns of the transformed example splits to read.
@@ -73,59 +129,108 @@ def load_rows(
         keep: optional filter; only rows it marks True are returned.
         replay_fraction: with `keep`, also return this fraction of the rows it
             drops, picked by `replayed` on the row id.
+        holdout_fraction: set this fraction of the returned rows aside (by
+            `held_out` on the row id) as `Rows.holdout`.
 
     Returns:
-        The cached rows and how many were kept and read.
+        The cached rows and their counts.
 
     Raises:
         TransformOutputError: if the examples lack the tokens, the label or (for a
-            replay fraction, even on a run that replays nothing yet) the row id.
+            replay or holdout fraction, even on a run that replays nothing yet) the row id.
     """
     # Extra transformed features (a user's Transform may output more) are not read.
-    replay_flag = ("--replay-fraction",) if replay_fraction > 0 else ()
-    check_transformed_features(feature_spec, feature_names, row_id_for=replay_flag)
-    label_key = transformed_label_key()
+    flags = (("--replay-fraction",) if replay_fraction > 0 else ()) + (
+        ("--holdout-fraction",) if holdout_fraction > 0 else ()
+    )
+    check_transformed_features(feature_spec, feature_names, row_id_for=flags)
+    with_ids = (keep is not None and replay_fraction > 0) or holdout_fraction > 0
+    batches = parsed_batches(patterns, feature_spec, feature_names, with_ids)
+    return select_rows(batches, keep, replay_fraction, holdout_fraction)
+
+
+def select_rows(
+    batches: tf.data.Dataset,
+    keep: RowFilter | None = None,
+    replay_fraction: float = 0.0,
+    holdout_fraction: float = 0.0,
+) -> Rows:
+    """Filters, replays, holds out and caches batches of `parsed_batches`' form.
+
+    The counts come from the same pass that fills the cache (a reduce over
+    batches of `READ_BATCH` rows), so the files are read once: a second pass
+    just to count the rows read cost the incremental Trainer about 0.4 s.
+
+    Args:
+        batches: ({feature: tokens, and `_row_id` if replay or holdout asks for
+            it}, label, rows in the batch) batches.
+        keep: optional filter; only rows it marks True are trained on.
+        replay_fraction: with `keep`, also train on this fraction of the rows it
+            drops, picked by `replayed` on the row id.
+        holdout_fraction: set this fraction of the selected rows aside by
+            `held_out` on the row id.
+
+    Returns:
+        The cached rows and their counts.
+    """
     replay = keep is not None and replay_fraction > 0
-    read = (*feature_names, label_key, *((ROW_ID_KEY,) if replay else ()))
-    spec = {name: feature_spec[name] for name in read}
-
-    # AutoGraph off (`plain`): these functions hold no Python control flow on
-    # tensors, and converting the row filter (Keras layers) cost the first
-    # Trainer in a process seconds of fixed overhead (B3).
-    @plain
-    def parse(serialized: tf.Tensor) -> tuple[Features, tf.Tensor, tf.Tensor]:
-        parsed = tf.io.parse_example(serialized, spec)
-        label = tf.reshape(parsed.pop(label_key), [-1])
-        names = (*feature_names, *((ROW_ID_KEY,) if replay else ()))
-        features = {name: tf.reshape(parsed[name], [-1]) for name in names}
-        return features, label, tf.size(label, out_type=tf.int64)
 
     @plain
-    def filter_rows(
-        features: Features, label: tf.Tensor, count: tf.Tensor
-    ) -> tuple[Features, tf.Tensor, tf.Tensor]:
+    def select(features: Features, label: tf.Tensor, count: tf.Tensor):
         features = dict(features)
         row_ids = features.pop(ROW_ID_KEY, None)
-        flags = keep(features)
-        if row_ids is not None:
-            flags = flags | replayed(row_ids, replay_fraction)
-        return (*_mask(features, label, flags), count)
+        kept = tf.ones_like(label, tf.bool) if keep is None else keep(features)
+        replays = replayed(row_ids, replay_fraction) & ~kept if replay else tf.zeros_like(kept)
+        holds = held_out(row_ids, holdout_fraction) if holdout_fraction > 0 else tf.zeros_like(kept)
+        selected = kept | replays
+        features, label = _mask(features, label, selected)
+        return (
+            features,
+            label,
+            tf.boolean_mask(kept, selected),
+            tf.boolean_mask(holds, selected),
+            count,
+        )
 
-    batches = (
-        tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
-        .batch(READ_BATCH)
-        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
-    )
-    if keep is not None:
-        batches = batches.map(filter_rows, num_parallel_calls=tf.data.AUTOTUNE)
-    batches = batches.cache()
+    cached = batches.map(select, num_parallel_calls=tf.data.AUTOTUNE).cache()
     zero = tf.constant(0, tf.int64)
-    kept, total = batches.reduce(
-        (zero, zero),
-        plain(lambda counts, b: (counts[0] + tf.size(b[1], tf.int64), counts[1] + b[2])),
+
+    @plain
+    def add(counts, batch):
+        _, _, kept, holds, count = batch
+        training = ~holds
+
+        def total(flags: tf.Tensor) -> tf.Tensor:
+            return tf.reduce_sum(tf.cast(flags, tf.int64))
+
+        return (
+            counts[0] + total(kept & training),
+            counts[1] + total(~kept & training),
+            counts[2] + total(holds),
+            counts[3] + count,
+        )
+
+    kept, replays, holds, read = (int(n) for n in cached.reduce((zero,) * 4, add))
+
+    def part(held: bool) -> tf.data.Dataset:
+        return cached.map(plain(lambda f, y, _, h, __: _mask(f, y, h if held else ~h))).unbatch()
+
+    return Rows(
+        part(False), kept, read, replays, part(True) if holdout_fraction > 0 else None, holds
     )
-    rows = batches.map(plain(lambda features, label, _: (features, label))).unbatch()
-    return Rows(rows, int(kept), int(total))
+
+
+def as_arrays(
+    dataset: tf.data.Dataset, feature_names: Sequence[str]
+) -> tuple[dict[str, list[str]], np.ndarray]:
+    """Unbatched (features, label) rows as Python tokens per feature and a label array."""
+    tokens: dict[str, list[str]] = {name: [] for name in feature_names}
+    labels = []
+    for features, label in dataset.batch(READ_BATCH).as_numpy_iterator():
+        for name in feature_names:
+            tokens[name].extend(token.decode("utf-8") for token in features[name])
+        labels.append(label)
+    return tokens, np.concatenate(labels).astype(np.float64) if labels else np.zeros(0)
 
 
 def _mask(features: Features, label: tf.Tensor, keep: tf.Tensor) -> tuple[Features, tf.Tensor]:
@@ -141,12 +246,8 @@ def count_tokens(
     feature_names: Sequence[str],
 ) -> dict[str, Counter]:
     """How often each token of each feature appears in the examples (for level admission)."""
-    counts = {name: Counter() for name in feature_names}
-    rows = load_rows(patterns, feature_spec, feature_names).dataset.batch(READ_BATCH)
-    for features, _ in rows.as_numpy_iterator():
-        for name in feature_names:
-            counts[name].update(token.decode("utf-8") for token in features[name])
-    return counts
+    tokens, _ = as_arrays(load_rows(patterns, feature_spec, feature_names).dataset, feature_names)
+    return {name: Counter(tokens[name]) for name in feature_names}
 
 
 def training_batches(dataset: tf.data.Dataset, batch_size: int, seed: int) -> tf.data.Dataset:

@@ -152,4 +152,5 @@ def export_trained(
         trained.feature_rows(),
         trained.model.shared_weights(),
         {name: a.pending for name, a in trained.admissions.items()},
+        trained.initial_rows,
     )

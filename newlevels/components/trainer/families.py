@@ -9,12 +9,15 @@ of the same family.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from newlevels.components.trainer import model
+from newlevels.components.trainer import head, init, model
+from newlevels.components.trainer.init import additive as init_additive
+from newlevels.components.trainer.init import mf as init_mf
 from newlevels.components.trainer.tables import FeatureTables, TableSpec
 from newlevels.transforms.features import DataSpec
 
@@ -28,6 +31,14 @@ class UnknownModelError(ValueError):
 
 class ModelFamilyError(ValueError):
     """A family cannot be built on these columns (e.g. mf without its user column)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaptationHead:
+    """A model's head (`head.py`): where it starts and whether it trains."""
+
+    start: head.Head
+    trainable: bool
 
 
 class ModelFamily(abc.ABC):
@@ -58,7 +69,7 @@ class ModelFamily(abc.ABC):
     def reserved_names(self, spec: DataSpec) -> set[str]:
         """Names the family gives its own tables and shared weights (no column may take one)."""
         extra_tables = {t.name for t in self.table_specs(spec) if t.name != t.feature}
-        return extra_tables | set(self.shared_names)
+        return extra_tables | set(self.shared_names) | set(head.names(spec.feature_names))
 
     @abc.abstractmethod
     def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
@@ -70,17 +81,68 @@ class ModelFamily(abc.ABC):
         tables: Mapping[str, FeatureTables],
         shared: Mapping[str, np.ndarray] | None,
         train_shared: bool,
+        adaptation: AdaptationHead | None = None,
     ) -> model.EmbeddingModel:
         """Builds the model.
 
         Args:
             tables: the tables of `table_specs`, built by the run's strategy.
             shared: the parent's shared weights (by name), or None.
-            train_shared: whether shared weights train (else they keep their value).
+            train_shared: whether the family's shared weights train (else they
+                keep their value).
+            adaptation: the head's start and whether it trains, or None for a
+                model without a head.
 
         Returns:
             The (uncompiled) model.
         """
+
+    @abc.abstractmethod
+    def fit_new_rows(
+        self, problem: init.Problem, start: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """The `fit` start of every table's new rows (see `init`).
+
+        Args:
+            problem: the parent's rows, the new levels and the training rows.
+            start: every table with its new rows at the mean start.
+
+        Returns:
+            Per table, its new rows.
+        """
+
+    @abc.abstractmethod
+    def fit_head(self, problem: init.Problem) -> head.Head:
+        """The head's start under `--adapt head`: its fit to the span's old-level rows."""
+
+    @abc.abstractmethod
+    def average_oov_rows(
+        self,
+        tables: Mapping[str, np.ndarray],
+        rows: init.LabelledRows,
+        shared: Mapping[str, np.ndarray],
+    ) -> dict[str, np.ndarray]:
+        """OOV rows serving an average level, for a model without a parent (see `init`).
+
+        Args:
+            tables: per table, the trained rows (OOV row first).
+            rows: the training rows.
+            shared: the model's shared weights.
+
+        Returns:
+            Per table, its OOV row.
+        """
+
+    def head_of(
+        self, features: Sequence[str], shared: Mapping[str, np.ndarray] | None
+    ) -> head.Head:
+        """The head held in `shared` (over `features`), or the identity head."""
+        return head.Head.from_shared(shared, features) or head.Head.identity(features)
+
+    def _head_layer(self, adaptation: AdaptationHead | None) -> model.HeadLayer | None:
+        if adaptation is None:
+            return None
+        return model.HeadLayer(adaptation.start, adaptation.trainable, name="head")
 
 
 class AdditiveFamily(ModelFamily):
@@ -92,8 +154,18 @@ class AdditiveFamily(ModelFamily):
     def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
         return tuple(TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical)
 
-    def build(self, tables, shared, train_shared) -> model.EmbeddingModel:
-        return model.AdditiveEmbeddingModel(tables)
+    def build(self, tables, shared, train_shared, adaptation=None) -> model.EmbeddingModel:
+        return model.AdditiveEmbeddingModel(tables, self._head_layer(adaptation))
+
+    def fit_new_rows(self, problem, start) -> dict[str, np.ndarray]:
+        return init_additive.fit_new_rows(problem, start)
+
+    def fit_head(self, problem) -> head.Head:
+        return init_additive.fit_head(problem)
+
+    def average_oov_rows(self, tables, rows, shared) -> dict[str, np.ndarray]:
+        # An additive table is named after its feature.
+        return init_additive.average_oov_rows(tables, rows, self.head_of(tuple(tables), shared))
 
 
 class MatrixFactorizationFamily(ModelFamily):
@@ -126,14 +198,39 @@ class MatrixFactorizationFamily(ModelFamily):
             *(TableSpec(model.MatrixFactorizationModel.bias_table(c), c, 1) for c in columns),
         )
 
-    def build(self, tables, shared, train_shared) -> model.EmbeddingModel:
-        start = 0.0 if shared is None else float(shared[model.MatrixFactorizationModel.GLOBAL_BIAS])
+    def build(self, tables, shared, train_shared, adaptation=None) -> model.EmbeddingModel:
         return model.MatrixFactorizationModel(
             tables,
             user=self.user_column,
             item=self.item_column,
-            global_bias=model.SharedScalar(start, trainable=train_shared, name="global_bias"),
+            global_bias=model.SharedScalar(
+                self._global_bias(shared), trainable=train_shared, name="global_bias"
+            ),
+            head=self._head_layer(adaptation),
         )
+
+    def fit_new_rows(self, problem, start) -> dict[str, np.ndarray]:
+        return init_mf.fit_new_rows(
+            problem, start, self._sides(), self._global_bias(problem.shared)
+        )
+
+    def fit_head(self, problem) -> head.Head:
+        return init_mf.fit_head(problem, self._sides(), self._global_bias(problem.shared))
+
+    def average_oov_rows(self, tables, rows, shared) -> dict[str, np.ndarray]:
+        features = (self.user_column, self.item_column)
+        return init_mf.average_oov_rows(
+            tables, rows, self.head_of(features, shared), self._sides(), self._global_bias(shared)
+        )
+
+    def _sides(self) -> dict[str, tuple[str, str]]:
+        bias = model.MatrixFactorizationModel.bias_table
+        return {c: (c, bias(c)) for c in (self.user_column, self.item_column)}
+
+    @staticmethod
+    def _global_bias(shared: Mapping[str, np.ndarray] | None) -> float:
+        name = model.MatrixFactorizationModel.GLOBAL_BIAS
+        return 0.0 if not shared else float(shared[name])
 
 
 REGISTRY: dict[str, type[ModelFamily]] = {

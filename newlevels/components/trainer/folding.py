@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from newlevels.components.trainer.families import ModelFamily
+from newlevels.components.trainer.families import AdaptationHead, ModelFamily
+from newlevels.components.trainer.head import Head
+from newlevels.components.trainer.levels import OOV_ROW
 from newlevels.components.trainer.model import EmbeddingModel
 from newlevels.components.trainer.strategies.base import EmbeddingTable, constant_weight
 from newlevels.components.trainer.tables import FeatureTables
@@ -35,14 +37,17 @@ class FoldedTable(EmbeddingTable):
     def full_table(self) -> tf.Tensor:
         return tf.convert_to_tensor(self.embeddings)
 
+    def set_oov_row(self, values: np.ndarray) -> None:
+        self.embeddings[OOV_ROW].assign(values)
+
 
 def fold(model: EmbeddingModel, family: ModelFamily) -> EmbeddingModel:
     """Rebuilds `model` for serving with every table folded into one variable.
 
     The copy shares the model's token lookups and keeps each feature's first new
     row, so `has_new_level` (the `slice_features` signature) still flags the
-    levels this model added. Shared weights (the `mf` global bias) are copied
-    and frozen.
+    levels this model added. Shared weights (the `mf` global bias, the head)
+    are copied and frozen.
 
     Args:
         model: the trained model, of `family`.
@@ -60,4 +65,9 @@ def fold(model: EmbeddingModel, family: ModelFamily) -> EmbeddingModel:
             first_new_row=model.first_new_rows[feature],
             feature=feature,
         )
-    return family.build(tables, model.shared_weights(), train_shared=False)
+    shared = model.shared_weights()
+    # The head (if any) is copied and frozen like the other shared weights: the
+    # serving graph computes exactly what the trained model computes.
+    start = Head.from_shared(shared, model.feature_names)
+    adaptation = None if start is None else AdaptationHead(start, trainable=False)
+    return family.build(tables, shared, train_shared=False, adaptation=adaptation)

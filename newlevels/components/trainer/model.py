@@ -15,8 +15,8 @@ import tensorflow as tf
 import tf_keras as keras
 from tf_keras.src.engine.training import reduce_per_replica
 
-from newlevels.components.trainer import optimizers
-from newlevels.components.trainer.tables import FeatureTables
+from newlevels.components.trainer import head, optimizers
+from newlevels.components.trainer.tables import FeatureTables, any_new_level, new_level_flags
 
 
 class EmbeddingModel(keras.Model):
@@ -26,17 +26,20 @@ class EmbeddingModel(keras.Model):
     `table_features` each table to its feature.
     """
 
-    def __init__(self, tables: Mapping[str, FeatureTables], **kwargs) -> None:
+    def __init__(
+        self, tables: Mapping[str, FeatureTables], head: HeadLayer | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.feature_names = tuple(dict.fromkeys(t.feature for t in tables.values()))
         self.lookups = {t.feature: t.lookup for t in tables.values()}
         self.embeddings = {name: t.embedding for name, t in tables.items()}
         self.table_features = {name: t.feature for name, t in tables.items()}
         self.first_new_rows = {t.feature: t.first_new_row for t in tables.values()}
+        self.head = head
 
     def shared_weights(self) -> dict[str, np.ndarray]:
         """Weights outside the tables, by name (exported as `embeddings/<name>.npy`)."""
-        return {}
+        return {} if self.head is None else self.head.weights_by_name()
 
     def compile(self, optimizer: str | keras.optimizers.Optimizer = "rmsprop", **kwargs) -> None:
         """Compiles, then lets every table refuse an optimizer that would move its frozen rows.
@@ -60,14 +63,11 @@ class EmbeddingModel(keras.Model):
 
     def new_level_flags(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Per feature, True for rows whose level of that feature this model added."""
-        return {
-            name: rows >= self.first_new_rows[name] for name, rows in self.rows(features).items()
-        }
+        return new_level_flags(self.rows(features), self.first_new_rows)
 
     def has_new_level(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
         """True for rows holding at least one level this model added."""
-        flags = list(self.new_level_flags(features).values())
-        return tf.reduce_any(tf.stack(flags, axis=0), axis=0)
+        return any_new_level(self.new_level_flags(features))
 
     def make_train_function(self, force: bool = False):
         """Keras's one-step train function, traced with AutoGraph off.
@@ -93,13 +93,37 @@ class AdditiveEmbeddingModel(EmbeddingModel):
     """sigmoid(sum over features of sum over dims of the feature's embedding row)."""
 
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
-        logit = tf.add_n(
-            [
-                tf.reduce_sum(self.embeddings[name](rows), axis=-1)
-                for name, rows in self.rows(features).items()
-            ]
-        )
-        return tf.sigmoid(logit)
+        parts = {
+            name: tf.reduce_sum(self.embeddings[name](rows), axis=-1)
+            for name, rows in self.rows(features).items()
+        }
+        if self.head is None:
+            return tf.sigmoid(tf.add_n(list(parts.values())))
+        scaled = [self.head.scales[name] * part for name, part in parts.items()]
+        return tf.sigmoid(self.head.bias + tf.add_n(scaled))
+
+
+class HeadLayer(keras.layers.Layer):
+    """The adaptation head's weights (see `head.py`): a bias and one scale per feature."""
+
+    def __init__(self, value: head.Head, trainable: bool, **kwargs) -> None:
+        super().__init__(trainable=trainable, **kwargs)
+
+        def scalar(name: str, start: float) -> tf.Variable:
+            return self.add_weight(
+                name=name,
+                shape=(),
+                initializer=keras.initializers.Constant(np.float32(start)),
+                trainable=trainable,
+            )
+
+        self.bias = scalar(head.BIAS, value.bias)
+        self.scales = {f: scalar(head.scale_name(f), s) for f, s in value.scales.items()}
+
+    def weights_by_name(self) -> dict[str, np.ndarray]:
+        """The head's shared weights, by name."""
+        values = {head.BIAS: self.bias, **{head.scale_name(f): s for f, s in self.scales.items()}}
+        return {name: value.numpy() for name, value in values.items()}
 
 
 class SharedScalar(keras.layers.Layer):
@@ -133,9 +157,10 @@ class MatrixFactorizationModel(EmbeddingModel):
         user: str,
         item: str,
         global_bias: SharedScalar,
+        head: HeadLayer | None = None,
         **kwargs,
     ) -> None:
-        super().__init__(tables, **kwargs)
+        super().__init__(tables, head, **kwargs)
         self.user, self.item = user, item
         self.global_bias = global_bias
 
@@ -145,17 +170,25 @@ class MatrixFactorizationModel(EmbeddingModel):
         return f"{feature}_bias"
 
     def shared_weights(self) -> dict[str, np.ndarray]:
-        return {self.GLOBAL_BIAS: self.global_bias.value.numpy()}
+        return {self.GLOBAL_BIAS: self.global_bias.value.numpy(), **super().shared_weights()}
 
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
         rows = self.rows(features)
         user, item = rows[self.user], rows[self.item]
         dot = tf.reduce_sum(self.embeddings[self.user](user) * self.embeddings[self.item](item), -1)
-        biases = (
-            self.embeddings[self.bias_table(self.user)](user)[:, 0]
-            + self.embeddings[self.bias_table(self.item)](item)[:, 0]
+        user_bias = self.embeddings[self.bias_table(self.user)](user)[:, 0]
+        item_bias = self.embeddings[self.bias_table(self.item)](item)[:, 0]
+        if self.head is None:
+            return tf.sigmoid(dot + (user_bias + item_bias) + self.global_bias(dot))
+        # The head scales each side's rows: its vector and its bias.
+        user_scale, item_scale = self.head.scales[self.user], self.head.scales[self.item]
+        logit = (
+            user_scale * item_scale * dot
+            + (user_scale * user_bias + item_scale * item_bias)
+            + self.global_bias(dot)
+            + self.head.bias
         )
-        return tf.sigmoid(dot + biases + self.global_bias(dot))
+        return tf.sigmoid(logit)
 
 
 def compile_model(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from newlevels.components.trainer import artifacts, families
+from newlevels.components.trainer import artifacts, families, head
 from newlevels.components.trainer.settings import TrainerSettings
 
 if TYPE_CHECKING:
@@ -46,8 +46,17 @@ def check_parent(settings: TrainerSettings, parent: artifacts.ExportedEmbeddings
         )
 
 
+def movable_shared(settings: TrainerSettings) -> set[str]:
+    """The shared weights an extension may move: the family's with `--unfreeze-shared`,
+    the head's with `--adapt head`."""
+    movable = set(settings.family.shared_names) if settings.options.unfreeze_shared else set()
+    if settings.options.adapt == head.HEAD:
+        movable |= set(head.names(settings.data_spec.feature_names))
+    return movable
+
+
 def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:
-    """Asserts that every parent row (and shared weight, unless unfrozen) survived bit for bit.
+    """Asserts that every parent row (and shared weight it may not move) survived bit for bit.
 
     Raises:
         AssertionError: naming the table or shared weight that moved.
@@ -56,8 +65,8 @@ def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) ->
         table = trained.model.embeddings[name].full_table().numpy()
         if not np.array_equal(table[: rows.table.shape[0]], rows.table):
             raise AssertionError(f"old rows of {name!r} moved during training")
-    if trained.settings.options.unfreeze_shared:
-        return
-    for name, value in trained.model.shared_weights().items():
-        if not np.array_equal(value, parent.shared[name]):
+    movable = movable_shared(trained.settings)
+    shared = trained.model.shared_weights()
+    for name, value in parent.shared.items():
+        if name not in movable and not np.array_equal(shared.get(name), value):
             raise AssertionError(f"shared weight {name!r} moved during training")

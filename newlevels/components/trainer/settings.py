@@ -7,7 +7,9 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from newlevels.components.trainer import families, optimizers
+from newlevels.components.trainer import early_stopping as stopping
+from newlevels.components.trainer import families, head, optimizers
+from newlevels.components.trainer import init as starts
 from newlevels.components.trainer.distribution import DEFAULT, check_distribution
 from newlevels.components.trainer.strategies import REGISTRY, UnknownStrategyError
 from newlevels.transforms.features import DataSpec
@@ -53,6 +55,18 @@ class TrainingOptions:
         sparse_updates: `lazy` (a sparse gradient updates only its rows and
             their optimizer slots) or `dense` (tf_keras's stock update, O(rows)
             per step); see `optimizers.py`.
+        init: where an extension's new rows start: `random`, `mean` or `fit`
+            (`--init`; see `init`).
+        early_stopping: `on`: an extension trains its new rows until the
+            held-out loss stops improving (`--incremental-epochs` is then the
+            cap, default `stopping.DEFAULT_EPOCH_CAP`) and keeps the best
+            epoch; `off`: it trains a fixed number of epochs.
+        holdout_fraction: the share of an extension's training rows held out
+            for early stopping (by a hash of the row id).
+        patience: epochs without a better held-out loss before stopping.
+        adapt: `head`: an extension also trains a head (a bias and a scale per
+            feature) on every row of the span, so old-level predictions follow
+            drift while every row stays bit-identical; `none`: no head trains.
     """
 
     epochs: int = 2
@@ -68,6 +82,11 @@ class TrainingOptions:
     replay_fraction: float = 0.0
     min_count: int = 1
     sparse_updates: str = optimizers.DEFAULT
+    init: str = starts.DEFAULT
+    early_stopping: str = stopping.DEFAULT
+    holdout_fraction: float = stopping.DEFAULT_HOLDOUT_FRACTION
+    patience: int = stopping.DEFAULT_PATIENCE
+    adapt: str = head.DEFAULT
 
     def __post_init__(self) -> None:
         positive = {
@@ -77,6 +96,7 @@ class TrainingOptions:
             else self.incremental_epochs,
             "--batch-size": self.batch_size,
             "--min-count": self.min_count,
+            "--patience": self.patience,
         }
         for flag, value in positive.items():
             if value < 1:
@@ -100,6 +120,23 @@ class TrainingOptions:
             )
         if self.replay_fraction and not self.unfreeze_shared:
             raise TrainingOptionsError("--replay-fraction needs --unfreeze-shared")
+        for flag, value, choices in (
+            ("--init", self.init, starts.INITS),
+            ("--early-stopping", self.early_stopping, stopping.CHOICES),
+            ("--adapt", self.adapt, head.ADAPTS),
+        ):
+            if value not in choices:
+                raise TrainingOptionsError(
+                    f"{flag} must be one of {', '.join(choices)}, got {value!r}"
+                )
+        if not 0.0 < self.holdout_fraction < 1.0:
+            raise TrainingOptionsError(
+                f"--holdout-fraction must be in (0, 1), got {self.holdout_fraction}"
+            )
+        if self.adapt == head.HEAD and self.replay_fraction:
+            raise TrainingOptionsError(
+                "--adapt head trains on every row of the span: drop --replay-fraction"
+            )
 
     @property
     def family(self) -> families.ModelFamily:
@@ -110,8 +147,12 @@ class TrainingOptions:
         """
         return families.get_family(self.model, self.user_column, self.item_column)
 
+    def stops_early(self, role: Role, extends_parent: bool) -> bool:
+        """Whether a Trainer of `role` trains with early stopping (an extension, if on)."""
+        return role is Role.INCREMENTAL and extends_parent and self.early_stopping == stopping.ON
+
     def epochs_for(self, role: Role, extends_parent: bool) -> int:
-        """Passes over the training rows of a Trainer of `role`.
+        """Passes over the training rows of a Trainer of `role` (the cap, with early stopping).
 
         Args:
             role: the Trainer's role.
@@ -119,11 +160,16 @@ class TrainingOptions:
                 one trains every level, as the full model does).
 
         Returns:
-            `incremental_epochs` (if set) for an incremental run with a parent,
-            else `epochs`.
+            For an incremental run with a parent, `incremental_epochs` if set,
+            else `stopping.DEFAULT_EPOCH_CAP` with early stopping and
+            `epochs` without; `epochs` for every other run.
         """
-        if role is Role.INCREMENTAL and extends_parent and self.incremental_epochs is not None:
+        if not (role is Role.INCREMENTAL and extends_parent):
+            return self.epochs
+        if self.incremental_epochs is not None:
             return self.incremental_epochs
+        if self.stops_early(role, extends_parent):
+            return stopping.DEFAULT_EPOCH_CAP
         return self.epochs
 
 

@@ -9,15 +9,15 @@ rows for the new levels, so every table's old rows freeze the same way.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from newlevels.components.trainer.init import random_rows
 from newlevels.components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW, LevelDiff
 from newlevels.components.trainer.strategies import EmbeddingStrategy, EmbeddingTable
-from newlevels.components.trainer.strategies.base import fresh_rows
 from newlevels.transforms.features import DataSpec
 
 
@@ -34,6 +34,36 @@ class TokenToRow(keras.layers.Layer):
 
     def call(self, tokens: tf.Tensor) -> tf.Tensor:
         return self.table.lookup(tokens)
+
+
+def new_level_flags(
+    rows: Mapping[str, tf.Tensor], first_new_rows: Mapping[str, int]
+) -> dict[str, tf.Tensor]:
+    """Per feature, True for rows whose row index is one the model added."""
+    return {name: index >= first_new_rows[name] for name, index in rows.items()}
+
+
+def any_new_level(flags: Mapping[str, tf.Tensor]) -> tf.Tensor:
+    """True for rows holding at least one added level (`flags`: `new_level_flags`)."""
+    return tf.reduce_any(tf.stack(list(flags.values()), axis=0), axis=0)
+
+
+def new_level_filter(
+    diffs: Mapping[str, LevelDiff],
+) -> Callable[[Mapping[str, tf.Tensor]], tf.Tensor]:
+    """A row filter marking rows that hold a level the diffs add (before any model exists).
+
+    The incremental Trainer reads its rows with it before building the model,
+    because where the new rows start (`--init fit`) depends on those rows.
+    """
+    lookups = {name: TokenToRow(diff.merged, name=f"{name}_filter") for name, diff in diffs.items()}
+    first_new_rows = {name: diff.frozen_rows for name, diff in diffs.items()}
+
+    def keep(features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        rows = {name: lookup(tf.reshape(features[name], [-1])) for name, lookup in lookups.items()}
+        return any_new_level(new_level_flags(rows, first_new_rows))
+
+    return keep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +86,11 @@ class FeatureTables:
 
 
 def initial_rows(
-    diff: LevelDiff, dim: int, parent_table: np.ndarray | None, seed: int
+    diff: LevelDiff,
+    dim: int,
+    parent_table: np.ndarray | None,
+    seed: int,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Splits a feature's starting table into the frozen part and the fresh part.
 
@@ -65,11 +99,17 @@ def initial_rows(
         dim: embedding width.
         parent_table: the parent's [1 + old_levels, dim] table (OOV row first), or
             None for a model with no parent.
-        seed: seeds the fresh rows.
+        seed: seeds the fresh rows when `start` is None.
+        start: the new rows' starting values (`init.start_rows`), or None for
+            random rows.
 
     Returns:
         (frozen, fresh): frozen holds the parent's rows (only the OOV row, zero,
-        when there is no parent); fresh holds random rows for every new token.
+        when there is no parent, set after training: see `oov.py`); fresh holds
+        the new tokens' starting rows.
+
+    Raises:
+        ValueError: if the parent table or the start has the wrong shape.
     """
     if parent_table is None:
         frozen = np.zeros((FIRST_TOKEN_ROW, dim), np.float32)
@@ -80,7 +120,14 @@ def initial_rows(
                 f"parent table of {diff.feature!r} has shape {frozen.shape}, "
                 f"expected {(diff.frozen_rows, dim)}"
             )
-    return frozen, fresh_rows(diff.new_levels, dim, seed)
+    if start is None:
+        return frozen, random_rows(diff.new_levels, dim, seed)
+    if start.shape != (diff.new_levels, dim):
+        raise ValueError(
+            f"start rows of {diff.feature!r} have shape {start.shape}, "
+            f"expected {(diff.new_levels, dim)}"
+        )
+    return frozen, np.asarray(start, np.float32)
 
 
 def build_tables(
@@ -101,6 +148,7 @@ def build_table_set(
     strategy: EmbeddingStrategy,
     parent_tables: Mapping[str, np.ndarray] | None,
     seed: int,
+    starts: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, FeatureTables]:
     """Builds every table in `specs` with `strategy`; tables of one feature share a lookup.
 
@@ -109,7 +157,8 @@ def build_table_set(
         diffs: each feature's level diff.
         strategy: builds every table, so each freezes its old rows the same way.
         parent_tables: the parent's tables by table name, or None.
-        seed: seeds the fresh rows (table k uses seed + k).
+        seed: seeds random fresh rows (table k uses seed + k).
+        starts: the new rows' starting values by table name, or None for random.
 
     Returns:
         The tables by name.
@@ -121,7 +170,8 @@ def build_table_set(
         if table.feature not in lookups:
             lookups[table.feature] = TokenToRow(diff.merged, name=f"{table.feature}_rows")
         parent = None if parent_tables is None else parent_tables[table.name]
-        frozen, fresh = initial_rows(diff, table.dim, parent, seed + index)
+        start = None if starts is None else starts[table.name]
+        frozen, fresh = initial_rows(diff, table.dim, parent, seed + index, start)
         tables[table.name] = FeatureTables(
             lookup=lookups[table.feature],
             embedding=strategy.build(name=f"{table.name}_embedding", frozen=frozen, fresh=fresh),

@@ -1,23 +1,34 @@
-"""Plain, testable training steps behind `run_fn`: plan the levels, build, fit, export."""
+"""Plain, testable training steps behind `run_fn`: plan the levels, read, start, fit."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from newlevels.components.trainer import admission, artifacts, data, levels, model
-from newlevels.components.trainer.distribution import distribution_strategy
+from newlevels.components.trainer import (
+    admission,
+    artifacts,
+    data,
+    early_stopping,
+    head,
+    init,
+    levels,
+    model,
+)
+from newlevels.components.trainer.fitting import (  # noqa: F401 (build_model re-exported)
+    build_model,
+    feature_rows,
+    fit,
+    row_selection,
+)
 from newlevels.components.trainer.parent import check_parent, parent_mismatch
 from newlevels.components.trainer.planning import admit_levels, current_vocabularies, plan_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
-from newlevels.components.trainer.strategies import get_strategy
-from newlevels.components.trainer.tables import build_table_set
 
 
 @dataclasses.dataclass
@@ -32,19 +43,26 @@ class TrainedModel:
     parent_uri: str | None
     #: per feature, which new levels were admitted (empty without a parent).
     admissions: dict[str, admission.Admission] = dataclasses.field(default_factory=dict)
-    #: passes over the training rows (`TrainingOptions.epochs_for`).
+    #: passes over the training rows actually run.
     epochs: int = 0
+    #: rows without a new level mixed in (`--replay-fraction`, or every one under `--adapt head`).
+    rows_replayed: int = 0
+    #: per table, the starting values of the rows this model trained (its new rows).
+    initial_rows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: what early stopping did (None when the run trained a fixed number of epochs).
+    convergence: early_stopping.Convergence | None = None
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
         """Every table's rows (vectors and, for `mf`, biases) by table name."""
-        return {
-            name: artifacts.FeatureRows.from_table(
-                self.diffs[self.model.table_features[name]].merged, table.full_table().numpy()
-            )
-            for name, table in self.model.embeddings.items()
-        }
+        return feature_rows(self.model, self.diffs)
+
+    @property
+    def head_adapted(self) -> bool:
+        """Whether a head trained over a parent's rows (old-level predictions may differ)."""
+        return self.parent_uri is not None and self.settings.options.adapt == head.HEAD
 
     def manifest(self) -> dict[str, Any]:
+        options = self.settings.options
         return {
             "role": self.settings.role.value,
             "strategy": self.settings.strategy,
@@ -67,53 +85,19 @@ class TrainedModel:
                     "admitted": len(a.admitted),
                     "deferred": a.deferred,
                     "pending": len(a.pending),
-                    "min_count": self.settings.options.min_count,
+                    "min_count": options.min_count,
                 }
                 for name, a in self.admissions.items()
             },
             "rows_trained": self.rows_trained,
+            "rows_replayed": self.rows_replayed,
             "rows_total": self.rows_total,
             "epochs": self.epochs,
+            "init": options.init if self.parent_uri is not None else init.RANDOM,
+            "early_stopping": None if self.convergence is None else self.convergence.to_manifest(),
+            "head_adapted": self.head_adapted,
             "parent_model_uri": self.parent_uri,
         }
-
-
-def build_model(
-    settings: TrainerSettings,
-    diffs: Mapping[str, levels.LevelDiff],
-    parent_tables: Mapping[str, np.ndarray] | None,
-    parent_shared: Mapping[str, np.ndarray] | None = None,
-) -> model.EmbeddingModel:
-    """Builds and compiles the model under the settings' `tf.distribute` strategy.
-
-    Variables and the optimizer are created in the strategy's scope, so `fit`
-    then runs replicated (Keras keeps the strategy the model was built under).
-
-    Args:
-        settings: trainer settings (the model family, strategy and seed).
-        diffs: each feature's level diff.
-        parent_tables: the parent's tables to freeze (by table name), or None.
-        parent_shared: the parent's shared weights (e.g. the `mf` global bias), or None.
-
-    Returns:
-        The compiled model.
-    """
-    family = settings.family
-    # Shared weights train in a model without a parent; with one, only if asked.
-    train_shared = parent_tables is None or settings.options.unfreeze_shared
-    with distribution_strategy(settings.options.distribution).scope():
-        tables = build_table_set(
-            family.table_specs(settings.data_spec),
-            diffs,
-            get_strategy(settings.strategy),
-            parent_tables,
-            settings.seed,
-        )
-        keras_model = family.build(tables, parent_shared, train_shared)
-        model.compile_model(
-            keras_model, settings.options.learning_rate, settings.options.sparse_updates
-        )
-    return keras_model
 
 
 def train(
@@ -124,11 +108,11 @@ def train(
 ) -> TrainedModel:
     """Builds and fits one model.
 
-    An incremental run with a parent freezes the parent's rows and trains on the
-    rows holding at least one new level only; a run without a parent (the first
-    run, or the full-retrain baseline) trains every row on every training row.
-    With `unfreeze_shared`, shared weights (the `mf` global bias) train too, and
-    a `replay_fraction` of the rows without a new level is mixed back in.
+    An incremental run with a parent freezes the parent's rows, starts its new
+    rows by `--init` and trains them on the rows holding at least one new level
+    (with early stopping, until a held-out part stops improving); a run without
+    a parent (the first run, or the full-retrain baseline) trains every row on
+    every training row, then sets its OOV rows to serve an average level.
 
     Args:
         settings: trainer settings.
@@ -157,32 +141,32 @@ def train(
     admissions = {}
     if parent is not None:
         diffs, admissions = admit_levels(settings, diffs, parent, train_patterns, tft_output)
-    parent_tables = None if parent is None else {n: r.table for n, r in parent.features.items()}
-    parent_shared = None if parent is None else parent.shared
-    keras_model = build_model(settings, diffs, parent_tables, parent_shared)
-
-    keep = None if parent is None else keras_model.has_new_level
-    replay_fraction = settings.options.replay_fraction if settings.options.unfreeze_shared else 0.0
+    selection = row_selection(settings, diffs, extends_parent=parent is not None)
     rows = data.load_rows(
         train_patterns,
         tft_output.transformed_feature_spec(),
         spec.feature_names,
-        keep,
-        replay_fraction,
+        **dataclasses.asdict(selection),
     )
-    epochs = settings.options.epochs_for(settings.role, extends_parent=parent is not None)
-    logging.info("Training on %d of %d rows for %d epochs.", rows.kept, rows.read, epochs)
-    if rows.kept:
-        tf.keras.utils.set_random_seed(settings.seed)
-        history = keras_model.fit(
-            data.training_batches(rows.dataset, settings.options.batch_size, settings.seed),
-            epochs=epochs,
-            verbose=0,
-        )
-        logging.info("Training history: %s", history.history)
-    else:
-        # Still build the variables so the model can be exported unchanged.
-        keras_model({name: tf.constant([""]) for name in spec.feature_names})
+    logging.info(
+        "Training on %d of %d rows (%d replayed, %d held out).",
+        rows.kept,
+        rows.read,
+        rows.replayed,
+        rows.held_out,
+    )
+    fitted = fit(settings, diffs, parent, rows)
+    logging.info("Trained %d epochs; early stopping: %s", fitted.epochs, fitted.convergence)
     return TrainedModel(
-        settings, keras_model, diffs, rows.kept, rows.read, parent_uri, admissions, epochs
+        settings,
+        fitted.model,
+        diffs,
+        rows.kept,
+        rows.read,
+        parent_uri,
+        admissions,
+        fitted.epochs,
+        rows.replayed,
+        fitted.initial_rows,
+        fitted.convergence,
     )

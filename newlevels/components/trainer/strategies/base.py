@@ -16,14 +16,6 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-INIT_STDDEV = 0.05
-
-
-def fresh_rows(rows: int, dim: int, seed: int) -> np.ndarray:
-    """Deterministic random-normal initial values for rows that are being learnt."""
-    rng = np.random.default_rng(seed)
-    return rng.normal(0.0, INIT_STDDEV, size=(rows, dim)).astype(np.float32)
-
 
 def constant_weight(
     layer: keras.layers.Layer, name: str, values: np.ndarray, trainable: bool, **kwargs
@@ -107,6 +99,14 @@ class EmbeddingTable(keras.layers.Layer):
     @abc.abstractmethod
     def full_table(self) -> tf.Tensor:
         """The complete [rows, dim] table the layer looks rows up in."""
+
+    @abc.abstractmethod
+    def set_oov_row(self, values: np.ndarray) -> None:
+        """Writes the OOV row (row 0) of every variable that holds it.
+
+        Only for a model without a parent, whose OOV row is set after training
+        (`oov.py`); a child's OOV row is one of its parent's rows, never written.
+        """
 
     def check_optimizer(self, optimizer: keras.optimizers.Optimizer) -> None:
         """Refuses an optimizer that could move the frozen rows despite the strategy.

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from newlevels.components.trainer.levels import OOV_ROW
 from newlevels.components.trainer.strategies.base import (
     EmbeddingStrategy,
     EmbeddingTable,
@@ -58,6 +59,10 @@ class ConstrainedTable(EmbeddingTable):
 
     def full_table(self) -> tf.Tensor:
         return tf.convert_to_tensor(self.embeddings)
+
+    def set_oov_row(self, values: np.ndarray) -> None:
+        self.frozen[OOV_ROW].assign(values)
+        self.embeddings[OOV_ROW].assign(values)
 
     def check_optimizer(self, optimizer: keras.optimizers.Optimizer) -> None:
         refuse_whole_variable_options(optimizer, "constrained", ("use_ema",))

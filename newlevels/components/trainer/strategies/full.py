@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from newlevels.components.trainer.levels import OOV_ROW
 from newlevels.components.trainer.strategies.base import (
     EmbeddingStrategy,
     EmbeddingTable,
@@ -22,6 +23,9 @@ class TrainableTable(EmbeddingTable):
 
     def full_table(self) -> tf.Tensor:
         return tf.convert_to_tensor(self.embeddings)
+
+    def set_oov_row(self, values: np.ndarray) -> None:
+        self.embeddings[OOV_ROW].assign(values)
 
 
 class FullStrategy(EmbeddingStrategy):

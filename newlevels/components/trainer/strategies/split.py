@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from newlevels.components.trainer.levels import OOV_ROW
 from newlevels.components.trainer.strategies.base import (
     EmbeddingStrategy,
     EmbeddingTable,
@@ -43,6 +44,9 @@ class SplitTable(EmbeddingTable):
 
     def full_table(self) -> tf.Tensor:
         return tf.concat([self.frozen, self.fresh], axis=0)
+
+    def set_oov_row(self, values: np.ndarray) -> None:
+        self.frozen[OOV_ROW].assign(values)
 
 
 class SplitStrategy(EmbeddingStrategy):
