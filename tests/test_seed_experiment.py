@@ -9,7 +9,7 @@ import pytest
 
 from newlevels import cli
 from newlevels.components.trainer.strategies import INCREMENTAL
-from newlevels.pipeline.seed_experiment import auc
+from newlevels.pipeline.auc import auc
 
 
 def test_auc_counts_ordered_pairs_and_halves_ties():
