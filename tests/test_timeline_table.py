@@ -111,7 +111,10 @@ def scored(span: int, decision: str, aucs: dict[str, dict[str, float]], **extra)
         "scores": scores,
         "base_rate": 0.4,
         "unseen_probability": {"served": 0.5},
-        "old_level_predictions": {"rows": 10, "max_abs": 0.0},
+        "old_level_predictions": {
+            "candidate": {"rows": 10, "max_abs": 0.0},
+            "full": {"rows": 10, "max_abs": 0.125},
+        },
         "seconds": {"components": 20.0, "wall": 30.0},
         "served": {"span": span, "model": "candidate"},
         "eval_rows": 10,
@@ -147,7 +150,7 @@ def timeline_records() -> list[dict]:
             },
             unseen_probability={"served": 0.5},
             base_rate=0.25,
-            old_level_predictions={"rows": 10, "max_abs": 0.25},
+            old_level_predictions={"candidate": {"rows": 10, "max_abs": 0.25}},
         ),
     ]
 
@@ -196,6 +199,7 @@ def test_the_files_hold_the_command_the_machine_and_a_row_per_span(tmp_path):
         text = handle.read()
     assert "`newlevels timeline movielens --tag before`" in text and "2 cores, 24.0 GiB" in text
     assert "| 3 | 10 | hold | span 3 candidate | 0.7500 / 0.8000 (10) | -0.0500 |" in text
+    assert "| 0.0 / 0.125 (10) |" in text  # the candidate froze, the full retrain moved
     assert "Spans served by an extension: **1 of 2**" in text
     assert "worst served - full **-0.0500** (span 3)" in text
     with open(raw, encoding="utf-8") as handle:

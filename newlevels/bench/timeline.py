@@ -83,23 +83,24 @@ def _examples(tokens: list[dict[str, str]]):
     return serialized_examples([Row(row_id="", tokens=row, label=0) for row in tokens])
 
 
-def _old_level_predictions(
-    candidate: np.ndarray, parent: np.ndarray, parent_uri: str, rows: cohorts.SpanCohorts, spec
-) -> dict[str, Any]:
-    """The candidate against its parent on the rows whose levels the parent all knows."""
+def _parent_known_rows(parent_uri: str, rows: cohorts.SpanCohorts, spec: DataSpec) -> np.ndarray:
+    """The evaluation rows whose every level is in the parent's vocabulary."""
     from newlevels.components.trainer.artifacts import read_embeddings
 
     features = read_embeddings(parent_uri).features
     vocabularies = {name: features[name].vocabulary for name in spec.feature_names}
-    inside = cohorts.rows_within_vocabulary(rows.eval_rows, vocabularies)
-    delta = np.abs(candidate[inside] - parent[inside])
-    return {"rows": int(inside.sum()), "max_abs": float(delta.max(initial=0.0))}
+    return cohorts.rows_within_vocabulary(rows.eval_rows, vocabularies)
 
 
 def score_span(
     plan: TimelinePlan, summary: dict[str, Any], served_path: str | None, rows: cohorts.SpanCohorts
 ) -> dict[str, Any]:
-    """Every model's AUC per cohort, its all-unseen probability and the freezing check."""
+    """Every model's AUC per cohort, its all-unseen probability and the freezing check.
+
+    Returns:
+        {"scores": {model: {cohort: {auc, rows}} or None}, "unseen_probability": {model:
+        p or None}, "old_level_predictions": {candidate|full: {rows, max_abs}} or None}.
+    """
     paths = {
         "served": served_path,
         "candidate": _serving_dir(summary["model_uri"]),
@@ -116,15 +117,21 @@ def score_span(
         probability[name] = _serve(paths[name], examples)
         scores[name] = cohorts.cohort_scores(rows.labels, probability[name], rows.masks)
         unseen_probability[name] = float(_serve(paths[name], unseen)[0])
+    # How far each of this span's models moved the parent's predictions on the rows
+    # the parent knew every level of: 0.0 for an extension that froze its old rows.
     old_level = None
     if "parent" in probability:
-        old_level = _old_level_predictions(
-            probability["candidate"],
-            probability["parent"],
-            summary["parent_model_uri"],
-            rows,
-            plan.spec,
-        )
+        known = _parent_known_rows(summary["parent_model_uri"], rows, plan.spec)
+        old_level = {
+            name: {
+                "rows": int(known.sum()),
+                "max_abs": float(
+                    np.abs(probability[name][known] - probability["parent"][known]).max(initial=0.0)
+                ),
+            }
+            for name in ("candidate", "full")
+            if name in probability
+        }
     return {
         "scores": scores,
         "unseen_probability": unseen_probability,

@@ -122,12 +122,19 @@ def candidate_table(results: dict[str, Any]) -> list[str]:
         "cold",
         "warm",
         "eval-only levels",
-        "old-level predictions vs parent: max abs diff (rows)",
+        "rows the parent knew: max abs diff from the parent, candidate / full (rows)",
         "all-unseen p",
     )
     rows = []
     for r in results["spans"]:
         check = r["old_level_predictions"]
+        moved = "-"
+        if check:
+            full = check.get("full")
+            moved = (
+                f"{check['candidate']['max_abs']} / {'-' if full is None else full['max_abs']} "
+                f"({check['candidate']['rows']})"
+            )
         rows.append(
             (
                 r["span"],
@@ -139,7 +146,7 @@ def candidate_table(results: dict[str, Any]) -> list[str]:
                 _pair(r, "candidate", cohorts.COLD),
                 _pair(r, "candidate", cohorts.WARM),
                 _pair(r, "candidate", cohorts.EVAL_ONLY),
-                "-" if check is None else f"{check['max_abs']} ({check['rows']})",
+                moved,
                 _number((r["unseen_probability"] or {}).get("candidate")),
             )
         )

@@ -124,7 +124,11 @@ def aggregates(records: Sequence[dict[str, Any]], item_column: str | None) -> di
     decisions: dict[str, list[int]] = {}
     for record in later:
         decisions.setdefault(record["decision"], []).append(record["span"])
-    checks = [r["old_level_predictions"] for r in later if r["decision"] == "extend"]
+    checks = [
+        (r["old_level_predictions"] or {}).get("candidate")
+        for r in later
+        if r["decision"] == "extend"
+    ]
     overall = _per_span(later, "served", cohorts.ALL)
     staleness = _per_span(later, "parent", cohorts.OLD_ONLY)
     cold = _per_span(later, "candidate", cohorts.COLD)
