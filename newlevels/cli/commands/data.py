@@ -84,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             dest=f"drift_{field.name}",
             type=type(field.default),
             default=None,
+            metavar="P" if isinstance(field.default, float) else "N",
             help=f"{field.metadata['help']} (default: {field.default})",
         )
 
