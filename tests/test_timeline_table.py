@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from newlevels import cli
-from newlevels.bench import cohorts, timeline_files, timeline_report
+from newlevels.bench import cohorts, timeline_files, timeline_index, timeline_report
 from newlevels.cli.commands import timeline
 from newlevels.components.ingest.component import is_eval_row
 from newlevels.pipeline.data.drift import RUN_FLAGS, DriftSettings, write_drift
@@ -204,6 +204,14 @@ def test_the_files_hold_the_command_the_machine_and_a_row_per_span(tmp_path):
     assert "worst served - full **-0.0500** (span 3)" in text
     with open(raw, encoding="utf-8") as handle:
         assert json.load(handle)["aggregates"]["later_spans"] == 2
+    (tmp_path / "drift-cut-short.json").write_text(json.dumps({"spans": []}))
+    with open(timeline_index.write_index(str(tmp_path)), encoding="utf-8") as handle:
+        index = handle.read().splitlines()
+    assert [line for line in index if line.startswith("| movielens")] == [
+        "| movielens | before | `-` | 2026-11-30 | 1 | 0 | 1 | 1 of 2 | -0.0500 (3) | +0.0000 "
+        "| -0.0050 | +0.2500 (3) | -0.0500 (3) | 90.0 | [2.0, 2.0, 2.0] |"
+    ]
+    assert not [line for line in index if "drift" in line], "a timeline cut short is left out"
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from newlevels.bench import cohorts, common, timeline_files, timeline_report
+from newlevels.bench import cohorts, common, timeline_files, timeline_index, timeline_report
 from newlevels.bench.movielens_run import newlevels_command, timed_process
 from newlevels.transforms.features import DataSpec
 
@@ -176,7 +176,8 @@ def run_span(plan: TimelinePlan, span: int) -> tuple[dict[str, Any], dict[str, A
 def run_timeline(plan: TimelinePlan, out: str) -> tuple[str, str]:
     """Runs every span of `plan` and writes `<out>/<dataset>-<tag>.json` and `.md`.
 
-    The JSON is rewritten after every span, so a timeline cut short keeps what it measured.
+    The JSON is rewritten after every span, so a timeline cut short keeps what it measured;
+    at the end `<out>/INDEX.md` is rewritten with a line per timeline in `out`.
 
     Returns:
         (markdown path, JSON path).
@@ -216,4 +217,6 @@ def run_timeline(plan: TimelinePlan, out: str) -> tuple[str, str]:
         cohorts.add_to_history(history, frame, plan.spec)
         print(timeline_files.progress_line(record), flush=True)
     results["load_end"] = common.load_average()
-    return timeline_files.write(results, out)
+    written = timeline_files.write(results, out)
+    timeline_index.write_index(out)
+    return written

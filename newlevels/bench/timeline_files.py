@@ -39,7 +39,7 @@ def write(results: dict[str, Any], out: str) -> tuple[str, str]:
     return md_path, json_path
 
 
-def _number(value: float | None, signed: bool = False) -> str:
+def number(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
     return f"{value:+.4f}" if signed else f"{value:.4f}"
@@ -52,7 +52,7 @@ def _pair(record: dict[str, Any], model: str, cohort: str, against: str = "full"
     if not rows:
         return "-"
     first, second = auc_of(record, model, cohort), auc_of(record, against, cohort)
-    return f"{_number(first)} / {_number(second)} ({rows})"
+    return f"{number(first)} / {number(second)} ({rows})"
 
 
 def _served(record: dict[str, Any]) -> str:
@@ -97,13 +97,13 @@ def served_table(results: dict[str, Any]) -> list[str]:
                 r["decision"],
                 _served(r),
                 _pair(r, "served", cohorts.ALL),
-                _number(difference(r, "served", cohorts.ALL), signed=True),
+                number(difference(r, "served", cohorts.ALL), signed=True),
                 *(_pair(r, "served", cohort) for _, cohort in features),
                 _pair(r, "served", cohorts.OLD_ONLY),
                 _pair(r, "served", cohorts.COLD),
                 _pair(r, "served", cohorts.WARM),
                 _pair(r, "parent", cohorts.OLD_ONLY),
-                f"{_number(unseen)} / {_number(r['base_rate'])}",
+                f"{number(unseen)} / {number(r['base_rate'])}",
                 f"{r['seconds']['components']} / {r['seconds']['wall']}",
             )
         )
@@ -147,7 +147,7 @@ def candidate_table(results: dict[str, Any]) -> list[str]:
                 _pair(r, "candidate", cohorts.WARM),
                 _pair(r, "candidate", cohorts.EVAL_ONLY),
                 moved,
-                _number((r["unseen_probability"] or {}).get("candidate")),
+                number((r["unseen_probability"] or {}).get("candidate")),
             )
         )
     return table(header, rows)
@@ -174,24 +174,24 @@ def done_lines(results: dict[str, Any]) -> list[str]:
         ),
         f"- Served model's overall AUC at least the full retrain's - {TOLERANCE}: "
         f"**{overall['within_tolerance']} of {n}** spans; worst served - full "
-        f"**{_number(overall['worst'], signed=True)}** (span {overall['worst_span']}).",
+        f"**{number(overall['worst'], signed=True)}** (span {overall['worst_span']}).",
     ]
     if a["new_item"] is not None:
         item = a["new_item"]
         lines.append(
             f"- New-item rows ({results['columns']['item']}), median AUC difference from the "
-            f"full retrain: candidate **{_number(item['candidate_minus_full_median'], True)}**, "
-            f"served {_number(item['served_minus_full_median'], True)}."
+            f"full retrain: candidate **{number(item['candidate_minus_full_median'], True)}**, "
+            f"served {number(item['served_minus_full_median'], True)}."
         )
     lines += [
         f"- Cold cohort (rows with a new level of 1-{cohorts.COLD_MAX_ROWS} training rows): "
-        f"candidate - full median **{_number(cold['candidate_minus_full_median'], True)}**; "
+        f"candidate - full median **{number(cold['candidate_minus_full_median'], True)}**; "
         "candidate at "
         f"least as good on {cold['candidate_at_least_full']} of {cold['spans_scored']} spans.",
         f"- All-unseen request: served probability - span base rate, worst "
-        f"**{_number(unseen['worst'], True)}** (span {unseen['worst_span']}).",
+        f"**{number(unseen['worst'], True)}** (span {unseen['worst_span']}).",
         f"- Staleness (parent - full retrain on old-level rows): worst "
-        f"{_number(stale['worst'], True)} (span {stale['worst_span']}).",
+        f"{number(stale['worst'], True)} (span {stale['worst_span']}).",
         f"- Wall time of the whole timeline: {a['wall_s_total']} s.",
         "",
     ]
@@ -234,7 +234,7 @@ def progress_line(record: dict[str, Any]) -> str:
     gap = difference(record, "served", cohorts.ALL)
     return (
         f"span {record['span']}: {record['decision']}, serving {_served(record)}; overall AUC "
-        f"served {_number(auc_of(record, 'served', cohorts.ALL))} vs full "
-        f"{_number(auc_of(record, 'full', cohorts.ALL))} ({_number(gap, signed=True)}); "
+        f"served {number(auc_of(record, 'served', cohorts.ALL))} vs full "
+        f"{number(auc_of(record, 'full', cohorts.ALL))} ({number(gap, signed=True)}); "
         f"{record['seconds']['wall']} s wall"
     )
