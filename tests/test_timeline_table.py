@@ -214,6 +214,22 @@ def test_the_files_hold_the_command_the_machine_and_a_row_per_span(tmp_path):
     assert not [line for line in index if "drift" in line], "a timeline cut short is left out"
 
 
+def test_render_rewrites_the_markdown_from_the_json_alone(tmp_path, capsys):
+    argv = ["timeline", "movielens", "--tag", "before", "--out", str(tmp_path), "--render"]
+    assert cli.main(argv) == 2
+    assert "no timeline results" in capsys.readouterr().err
+    results = {"dataset": "movielens", "tag": "before", "spans": timeline_records()}
+    results["columns"] = {"categorical": ["movieId"], "item": "movieId", "user": None}
+    results["machine"] = {k: "-" for k in ("date", "cores", "ram_gib", "python")}
+    results["machine"].update({k: "-" for k in ("tensorflow", "tfx", "platform")})
+    results.update(command="c", run_options=[], load_start=[0, 0, 0])
+    timeline_files.write_json(results, str(tmp_path))
+    assert cli.main(argv) == 0
+    text = (tmp_path / "movielens-before.md").read_text(encoding="utf-8")
+    assert "| 2 | 10 | extend | span 2 candidate |" in text and "**1 of 2**" in text
+    assert (tmp_path / "INDEX.md").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "named"),
     [

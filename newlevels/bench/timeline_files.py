@@ -39,6 +39,32 @@ def write(results: dict[str, Any], out: str) -> tuple[str, str]:
     return md_path, json_path
 
 
+def rerender(dataset: str, tag: str, out: str) -> tuple[str, str]:
+    """Rewrites a timeline's markdown (and `INDEX.md`) from its JSON; runs nothing.
+
+    Returns:
+        (markdown path, JSON path).
+
+    Raises:
+        ConfigError: if `<out>/<dataset>-<tag>.json` does not exist.
+    """
+    from newlevels.bench.timeline_index import write_index
+    from newlevels.pipeline.errors import ConfigError
+
+    path = paths({"dataset": dataset, "tag": tag}, out)[1]
+    if not os.path.exists(path):
+        raise ConfigError(f"--render: no timeline results {path}")
+    with open(path, encoding="utf-8") as handle:
+        written = write(json.load(handle), out)
+    write_index(out)
+    return written
+
+
+def exact(value: float) -> str:
+    """A difference that must be exactly 0.0 when a guarantee holds: 0.0, or 3 digits."""
+    return "0.0" if value == 0.0 else f"{value:.3g}"
+
+
 def number(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
@@ -132,8 +158,8 @@ def candidate_table(results: dict[str, Any]) -> list[str]:
         if check:
             full = check.get("full")
             moved = (
-                f"{check['candidate']['max_abs']} / {'-' if full is None else full['max_abs']} "
-                f"({check['candidate']['rows']})"
+                f"{exact(check['candidate']['max_abs'])} / "
+                f"{'-' if full is None else exact(full['max_abs'])} ({check['candidate']['rows']})"
             )
         rows.append(
             (
@@ -170,7 +196,7 @@ def done_lines(results: dict[str, Any]) -> list[str]:
             "no extension to check against its parent."
             if frozen is None
             else f"on those spans the candidate's predictions on rows its parent knew all "
-            f"levels of vs the parent's: max abs difference {frozen}."
+            f"levels of vs the parent's: max abs difference {exact(frozen)}."
         ),
         f"- Served model's overall AUC at least the full retrain's - {TOLERANCE}: "
         f"**{overall['within_tolerance']} of {n}** spans; worst served - full "

@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--last-span", type=int, default=None, help="stop after this span (default: the last)"
     )
     parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: rewrite <dataset>-<tag>.md and INDEX.md from <dataset>-<tag>.json",
+    )
+    parser.add_argument(
         "--run-options",
         dest="run_args",
         nargs=argparse.REMAINDER,
@@ -158,8 +163,13 @@ def _workdir(path: str | None) -> str:
 
 def execute(args: argparse.Namespace) -> None:
     from newlevels.bench.timeline import run_timeline
+    from newlevels.bench.timeline_files import rerender
     from newlevels.cli.commands.options import resolve_path
 
+    if args.render:
+        markdown, raw = rerender(args.dataset, args.tag, resolve_path(args.out))
+        print(f"timeline: {markdown}\nfrom:     {raw}")
+        return
     workdir = _workdir(args.workdir)
     try:
         timeline = plan(args, workdir)
