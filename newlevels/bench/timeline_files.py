@@ -190,7 +190,7 @@ def done_lines(results: dict[str, Any]) -> list[str]:
     overall, cold = a["served_minus_full"], a["cold"]
     unseen, stale = a["unseen_minus_base_rate"], a["staleness"]
     lines = [
-        '## The issue\'s "Done means" figures (spans 2 onwards)',
+        '## The issue\'s "Done means" figures (spans 2 onwards; the all-unseen request on all)',
         "",
         f"- Spans served by an extension: **{len(a['decisions'].get('extend', []))} of {n}** "
         f"(decisions: {decided}); "
