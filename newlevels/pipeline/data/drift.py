@@ -24,11 +24,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from newlevels.components.ingest.csv_rows import span_dir
+if TYPE_CHECKING:
+    import pandas as pd
 
 ID, USER, ITEM, LABEL = "id", "userId", "itemId", "label"
 COLUMNS = (ID, USER, ITEM, LABEL)
@@ -181,15 +182,18 @@ def _intercept(rest: np.ndarray, base_rate: float) -> float:
     return (low + high) / 2
 
 
-def generate(settings: DriftSettings = DriftSettings()) -> Iterator[pd.DataFrame]:
+def generate(settings: DriftSettings | None = None) -> Iterator[pd.DataFrame]:
     """Yields each span's rows (`COLUMNS`), span 1 first.
 
     Args:
-        settings: sizes, seed and base rates.
+        settings: sizes, seed and base rates (None: the defaults).
 
     Yields:
         one DataFrame per span, with integer ids unique over the whole timeline.
     """
+    import pandas as pd
+
+    settings = settings or DriftSettings()
     rng = np.random.default_rng(settings.seed)
     # Users' effects stay put (carry 1.0): the drift of the label is the items'.
     users = _Levels(rng, settings.users, USER_EFFECT_SD, effect_carry=1.0)
@@ -219,12 +223,19 @@ def generate(settings: DriftSettings = DriftSettings()) -> Iterator[pd.DataFrame
         )
 
 
-def write_drift(out: str, settings: DriftSettings = DriftSettings()) -> dict[int, int]:
+def write_drift(out: str, settings: DriftSettings | None = None) -> dict[int, int]:
     """Writes `<out>/span-k/rows.csv` for every span of `generate(settings)`.
+
+    Args:
+        out: the data root to write the span folders under.
+        settings: as for `generate`.
 
     Returns:
         rows written per span.
     """
+    # Imported here: `newlevels --help` reads DriftSettings, and csv_rows imports TensorFlow.
+    from newlevels.components.ingest.csv_rows import span_dir
+
     written = {}
     for span, frame in enumerate(generate(settings), start=1):
         folder = span_dir(out, span)
