@@ -60,6 +60,7 @@ def span_record(
             for key in (
                 "old_rows_max_abs_change",
                 "old_level_rows_prediction_change",
+                "rebase_movement",
                 "gate",
                 "metrics",
                 "metrics_by_feature",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from newlevels.cli.commands import (
     bench,
     data,
+    delta,
     demo,
+    index,
     kfp,
     lineage,
     report,
@@ -18,4 +20,4 @@ from newlevels.cli.commands import (
     timeline,
 )
 
-COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench, timeline)
+COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench, delta, index, timeline)
