@@ -20,8 +20,9 @@ def timeline(tmp_path_factory) -> dict:
     write_drift(str(root / "data"), SMALL)
     argv = ["timeline", "drift", "--data", str(root / "data"), "--tag", "e2e"]
     argv += ["--out", str(root / "out"), "--workdir", str(root / "work")]
-    # A gate that blesses every candidate: every later span is an extension.
-    assert cli.main([*argv, "--run-options", "--max-auc-drop", "1"]) == 0
+    # A gate that passes every candidate: every later span is an extension.
+    gate = ["--max-auc-drop", "1", "--staleness-budget", "1"]
+    assert cli.main([*argv, "--run-options", *gate]) == 0
     with open(root / "out" / "drift-e2e.json", encoding="utf-8") as handle:
         results = json.load(handle)
     results["markdown"] = (root / "out" / "drift-e2e.md").read_text(encoding="utf-8")
@@ -31,7 +32,8 @@ def timeline(tmp_path_factory) -> dict:
 def test_every_span_is_run_in_order_and_served_by_its_extension(timeline):
     spans = timeline["spans"]
     assert [r["span"] for r in spans] == [1, 2, 3]
-    assert [r["decision"] for r in spans] == ["first", "extend", "extend"]
+    assert [r["decision"] for r in spans][1:] == ["extend", "extend"]
+    assert [r["decision_source"] for r in spans] == ["summary"] * 3
     assert [r["served"]["span"] for r in spans] == [1, 2, 3]
     for record in spans[1:]:
         assert record["scores"]["served"] == record["scores"]["candidate"]
@@ -61,4 +63,4 @@ def test_cohorts_cover_the_evaluation_rows_for_every_model(timeline):
 def test_the_markdown_has_a_row_per_span_and_the_done_means_lines(timeline):
     text = timeline["markdown"]
     assert "| 3 | " in text and "Spans served by an extension: **2 of 2**" in text
-    assert "--run-options --max-auc-drop 1" in text
+    assert "--run-options --max-auc-drop 1 --staleness-budget 1" in text

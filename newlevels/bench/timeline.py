@@ -139,6 +139,29 @@ def score_span(
     }
 
 
+def code_version() -> str | None:
+    """The git commit of the measured code (`+dirty` with local changes); None outside git."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", root],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if changes else "")
+
+
 def run_span(plan: TimelinePlan, span: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Runs `newlevels run` for one span in its own process.
 
@@ -198,6 +221,7 @@ def run_timeline(plan: TimelinePlan, out: str) -> tuple[str, str]:
             "user": plan.user_column,
         },
         "machine": common.machine(),
+        "code": code_version(),
         "load_start": common.load_average(),
         "spans": [],
     }

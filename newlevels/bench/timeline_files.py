@@ -233,7 +233,8 @@ def render(results: dict[str, Any]) -> list[str]:
     lines = [
         f"# Timeline: {results['dataset']}, {results['tag']}",
         "",
-        f"Command: `{results['command']}`; run options: `{options}`.",
+        f"Command: `{results['command']}`; run options: `{options}`; code: "
+        f"{results.get('code') or 'not recorded'}.",
         f"{m['date']}; {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}, "
         f"TensorFlow {m['tensorflow']}, TFX {m['tfx']}; {m['platform']}. Load average "
         f"(1, 5, 15 min) at start {results['load_start']}, at end {results.get('load_end')}.",
