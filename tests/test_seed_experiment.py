@@ -9,12 +9,8 @@ import pytest
 
 from newlevels import cli
 from newlevels.components.trainer.strategies import INCREMENTAL
-from newlevels.pipeline.seed_experiment import (
-    POST_INITIAL_VAL_ACCURACY,
-    auc,
-    is_old,
-    split_toy,
-)
+from newlevels.pipeline.auc import auc
+from newlevels.pipeline.seed_experiment import POST_INITIAL_VAL_ACCURACY, is_old, split_toy
 
 
 def test_auc_counts_ordered_pairs_and_halves_ties():

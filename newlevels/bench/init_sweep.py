@@ -4,7 +4,7 @@ For each span k >= 2 it extends a parent with the Trainer's own functions
 (`fitting.row_selection`, `fitting.fit`: the same start, early stopping and
 head as `run_fn`), on span k's training rows read straight from the CSV data,
 and trains a full retrain on every earlier row plus span k's training rows.
-Both are scored on span k's evaluation rows, per cohort (`cohorts.py`). The
+Both are scored on span k's evaluation rows, per cohort (`init_cohorts.py`). The
 parent is either the previous span's full retrain (`rebase`: every span starts
 from a fresh model, which isolates how good the new rows are) or the previous
 extension of the same configuration (`chain`: staleness accumulates).
@@ -74,7 +74,7 @@ def predict(model, rows) -> np.ndarray:
 
 def run_sweep(model: str) -> dict[str, Any]:
     """Runs every configuration in both modes; returns the raw results."""
-    from newlevels.bench import cohorts, common, yearly
+    from newlevels.bench import common, init_cohorts, yearly
     from newlevels.components.trainer.settings import Role
 
     spans = yearly.load_spans()
@@ -87,7 +87,7 @@ def run_sweep(model: str) -> dict[str, Any]:
         full_scores[span.number] = (predict(fitted.model, span.eval), seconds)
     results = {"model": model, "spans": {}, "configs": {}}
     for k, span in enumerate(spans[1:], start=1):
-        results["spans"][str(span.number)] = cohorts.describe(span, spans[k - 1])
+        results["spans"][str(span.number)] = init_cohorts.describe(span, spans[k - 1])
     for name, overrides in CONFIGS:
         settings = settings_for(model, Role.INCREMENTAL, overrides)
         results["configs"][name] = {"options": overrides, "modes": {}}
@@ -99,7 +99,9 @@ def run_sweep(model: str) -> dict[str, Any]:
                 fitted, seconds = train_one(settings, span, parent, span.train)
                 full, full_seconds = full_scores[span.number]
                 per_span[str(span.number)] = {
-                    **cohorts.score(span, spans[k - 1], predict(fitted.model, span.eval), full),
+                    **init_cohorts.score(
+                        span, spans[k - 1], predict(fitted.model, span.eval), full
+                    ),
                     "epochs": fitted.epochs,
                     "best_epoch": None
                     if fitted.convergence is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from newlevels.bench.cohorts import COHORTS
+from newlevels.bench.init_cohorts import COHORTS
 from newlevels.bench.markdown import table
 
 #: the served model may trail the full retrain by this much overall (issue 13).

@@ -25,6 +25,7 @@ from newlevels.components.trainer.levels import diff_levels
 from newlevels.components.trainer.model import AdditiveEmbeddingModel
 from newlevels.components.trainer.strategies import INCREMENTAL, get_strategy
 from newlevels.components.trainer.tables import build_tables
+from newlevels.pipeline.auc import auc
 from newlevels.pipeline.data.toy import INITIAL_LEVELS, LEVELS, toy_rows
 from newlevels.transforms.features import DataSpec
 
@@ -73,20 +74,6 @@ class ToySplit:
     train_labels: np.ndarray
     test_tokens: np.ndarray
     test_labels: np.ndarray
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
-    """ROC AUC from average ranks (Mann-Whitney U); None if only one class is present."""
-    positives = int(labels.sum())
-    negatives = len(labels) - positives
-    if positives == 0 or negatives == 0:
-        return None
-    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    average_rank = np.cumsum(counts) - (counts - 1) / 2.0
-    ranks = average_rank[inverse]
-    return float(
-        (ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
-    )
 
 
 def split_toy(rows: int, seed: int) -> ToySplit:

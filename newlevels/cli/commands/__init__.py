@@ -17,6 +17,7 @@ from newlevels.cli.commands import (
     report,
     reproduce_seed,
     run,
+    timeline,
 )
 
-COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench, delta, index)
+COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench, delta, index, timeline)

@@ -11,8 +11,25 @@ from newlevels.components.ingest.csv_rows import span_dir
 
 #: Span boundaries (UTC): span 1 is before the first, span k+1 from boundary k on.
 DEFAULT_BOUNDARIES = ("2014-01-01",)
-#: boundaries by number of spans: 3 spans are before 2014, 2014, and 2015 on.
-SPAN_BOUNDARIES = {2: DEFAULT_BOUNDARIES, 3: ("2014-01-01", "2015-01-01")}
+#: The timeline cut by the year of the rating: <=1999, 2000, 2001-02, 2003-04, 2005,
+#: 2006, 2007-09, 2010-12, 2013-16 (spans of 7k-17k rows each).
+YEARLY_BOUNDARIES = (
+    "2000-01-01",
+    "2001-01-01",
+    "2003-01-01",
+    "2005-01-01",
+    "2006-01-01",
+    "2007-01-01",
+    "2010-01-01",
+    "2013-01-01",
+)
+#: boundaries by `--spans` choice: 2 (before 2014, 2014 on), 3 (before 2014, 2014,
+#: 2015 on), or yearly (the 9 spans above).
+SPAN_BOUNDARIES = {
+    "2": DEFAULT_BOUNDARIES,
+    "3": ("2014-01-01", "2015-01-01"),
+    "yearly": YEARLY_BOUNDARIES,
+}
 COLUMNS = ("id", "userId", "movieId", "title", "rating", "timestamp", "liked")
 
 
@@ -28,6 +45,11 @@ def load_ratings() -> pd.DataFrame:
 
 def write_movielens(out: str, boundaries: Sequence[str] = DEFAULT_BOUNDARIES) -> dict[int, int]:
     """Writes `<out>/span-k/ratings.csv`, one span per period between `boundaries`.
+
+    Args:
+        out: the data root to write the span folders under.
+        boundaries: ascending UTC dates; a rating at or after boundary k is in span k + 2
+            or later (see `SPAN_BOUNDARIES`).
 
     Returns:
         rows written per span.
