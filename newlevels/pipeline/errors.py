@@ -7,6 +7,7 @@ from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
+from newlevels.components.transform.history import SpanHistoryError
 
 
 class ConfigError(ValueError):
@@ -30,6 +31,7 @@ USER_ERRORS = (
     ConfigError,
     ReportInputError,
     TrainingOptionsError,
+    SpanHistoryError,
 )
 
 

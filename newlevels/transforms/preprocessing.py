@@ -1,8 +1,10 @@
-"""The tf.Transform step: one named vocabulary per categorical feature.
+"""The tf.Transform step: one named, append-only vocabulary per categorical feature.
 
 The model maps tokens to rows itself (with its own append-only vocabulary), so
 the transformed features are the raw tokens; the vocabularies are what the
-incremental Trainer diffs, by token, against the previous model's.
+incremental Trainer diffs, by token, against the previous model's. Each span's
+Transform analyses that span only and appends its new tokens to the previous
+span's vocabulary (`append_only.py`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import tensorflow as tf
-import tensorflow_transform as tft
 
+from newlevels.transforms.append_only import append_only_vocabulary, base_vocabulary_file
 from newlevels.transforms.features import DataSpec
 
 LABEL_KEY = "label"
@@ -30,7 +32,9 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
 
     Args:
         inputs: raw features parsed with the spec's raw schema.
-        custom_config: `{"data_spec": DataSpec.to_dict()}` from the pipeline.
+        custom_config: `{"data_spec": DataSpec.to_dict()}` from the pipeline; the
+            Transform executor adds the previous span's transform graph, whose
+            vocabularies this span's extend (`append_only.BASE_TRANSFORM_GRAPH_KEY`).
 
     Returns:
         The categorical tokens under their own names (shape [batch]), the label
@@ -44,9 +48,8 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         # dedicated OOV row (see components/trainer/levels.py).
         # tfrecord_gzip keeps every token: the text format drops empty tokens
         # and tokens holding a line break.
-        tft.vocabulary(
-            tokens, vocab_filename=feature.vocabulary_name, file_format=VOCABULARY_FORMAT
-        )
+        name = feature.vocabulary_name
+        append_only_vocabulary(tokens, name, base_vocabulary_file(custom_config, name))
         outputs[feature.name] = tokens
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
     outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])

@@ -1,0 +1,82 @@
+"""The Transform executor: TFX's, on span N, with the base graph and the span history around it.
+
+Before: resolves the spans before N from the base graph's record (refusing a
+gap or another pipeline's graph) and hands the previous span's transform graph
+to `preprocessing_fn` through `custom_config`, so each vocabulary extends the
+previous one (`transforms/append_only.py`). After: records spans 1..N in the new
+graph (`history.py`) and the span on the graph and on the transformed examples.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tfx import types
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.transform import executor as tfx_transform
+from tfx.types import artifact_utils, standard_component_specs
+
+from newlevels.components.transform import history
+from newlevels.transforms.append_only import BASE_TRANSFORM_GRAPH_KEY
+
+BASE_GRAPH_KEY = "base_transform_graph"
+PIPELINE_NAME_KEY = "pipeline_name"
+#: the custom properties FileBasedExampleGen's driver records on Examples; the
+#: executor records them on the transformed Examples and the graph too.
+SPAN_PROPERTY = example_gen_utils.SPAN_PROPERTY_NAME
+VERSION_PROPERTY = example_gen_utils.VERSION_PROPERTY_NAME
+PIPELINE_PROPERTY = "newlevels_pipeline"
+
+
+def _span_and_version(examples: types.Artifact) -> tuple[int, int | None]:
+    span = examples.get_int_custom_property(SPAN_PROPERTY)
+    if examples.has_custom_property(VERSION_PROPERTY):
+        return span, examples.get_int_custom_property(VERSION_PROPERTY)
+    return span, None
+
+
+class Executor(tfx_transform.Executor):
+    """TFX's Transform executor, extending the base graph's vocabularies and span history."""
+
+    def Do(  # noqa: N802 (TFX API)
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        examples = artifact_utils.get_single_instance(
+            input_dict[standard_component_specs.EXAMPLES_KEY]
+        )
+        span, version = _span_and_version(examples)
+        pipeline = exec_properties[PIPELINE_NAME_KEY]
+        bases = input_dict.get(BASE_GRAPH_KEY) or []
+        base = history.read_history(bases[0].uri) if bases else None
+        earlier = history.earlier_entries(base, span, pipeline)
+        config_key = standard_component_specs.CUSTOM_CONFIG_KEY
+        custom_config = json.loads(exec_properties.get(config_key) or "null") or {}
+        custom_config[BASE_TRANSFORM_GRAPH_KEY] = earlier[-1].transform_graph if earlier else None
+        super().Do(
+            input_dict, output_dict, {**exec_properties, config_key: json.dumps(custom_config)}
+        )
+
+        graph = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.TRANSFORM_GRAPH_KEY]
+        )
+        transformed = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.TRANSFORMED_EXAMPLES_KEY]
+        )
+        entry = history.SpanEntry(
+            span=span,
+            version=version,
+            examples=examples.uri,
+            transformed_examples=transformed.uri,
+            transform_graph=graph.uri,
+            splits=tuple(artifact_utils.decode_split_names(transformed.split_names)),
+        )
+        history.write_history(graph.uri, history.SpanHistory(pipeline, (*earlier, entry)))
+        graph.set_string_custom_property(PIPELINE_PROPERTY, pipeline)
+        for artifact in (graph, transformed):
+            artifact.set_int_custom_property(SPAN_PROPERTY, span)
+            if version is not None:
+                artifact.set_int_custom_property(VERSION_PROPERTY, version)
