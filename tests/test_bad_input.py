@@ -60,7 +60,7 @@ def test_missing_and_empty_spans_are_named(tmp_path):
     with pytest.raises(DataError, match=r"span 3 does not exist.*spans found: \[1\]"):
         check_span(str(tmp_path), 3, SPEC)
     (tmp_path / "span-2").mkdir()
-    with pytest.raises(DataError, match="holds no .csv file"):
+    with pytest.raises(DataError, match="holds no data file"):
         check_span(str(tmp_path), 2, SPEC)
 
 

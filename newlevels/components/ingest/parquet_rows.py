@@ -8,6 +8,7 @@ order) and the column.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -21,6 +22,32 @@ from newlevels.transforms.features import DataSpec
 BATCH_ROWS = 65_536
 
 
+class _GFileReader(io.RawIOBase):
+    """A seekable raw reader over `tf.io.gfile` (any file system TensorFlow reads), which
+    pyarrow streams from; a GFile alone lacks the `closed` attribute pyarrow checks."""
+
+    def __init__(self, handle: tf.io.gfile.GFile) -> None:
+        self._handle = handle
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._handle.seek(offset, whence)
+        return self._handle.tell()
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def readinto(self, buffer) -> int:
+        data = self._handle.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _is_token_type(kind: pa.DataType) -> bool:
     if pa.types.is_dictionary(kind):  # pandas categoricals are written as dictionaries
         return _is_token_type(kind.value_type)
@@ -29,7 +56,7 @@ def _is_token_type(kind: pa.DataType) -> bool:
 
 def _open(path: str, handle: tf.io.gfile.GFile, spec: DataSpec) -> pq.ParquetFile:
     try:
-        parquet = pq.ParquetFile(handle)
+        parquet = pq.ParquetFile(io.BufferedReader(_GFileReader(handle)))
     except (pa.ArrowException, OSError) as error:
         raise DataError(f"{path}: not a readable Parquet file ({error})") from None
     schema = parquet.schema_arrow
