@@ -65,9 +65,7 @@ def run_transform(
     graph.uri = os.path.join(out, "transform_graph")
     transformed = standard_artifacts.Examples()
     transformed.uri = os.path.join(out, "transformed_examples")
-    splits = transform_pb2.SplitsConfig(
-        analyze=[ingest.SPLIT_TRAIN], transform=list(ingest.SPLITS)
-    )
+    splits = transform_pb2.SplitsConfig(analyze=[ingest.SPLIT_TRAIN], transform=list(ingest.SPLITS))
     context = BaseBeamExecutor.Context(
         beam_pipeline_args=list(beam_args), tmp_dir=os.path.join(out, "tmp"), unique_id="1"
     )

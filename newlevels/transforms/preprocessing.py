@@ -41,16 +41,23 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         as int64 under `label` and the row id under `_row_id`.
     """
     spec = DataSpec.from_dict(custom_config["data_spec"])
-    outputs: dict[str, tf.Tensor] = {}
+    outputs = passthrough_features(inputs, spec)
     for feature in spec.categorical:
-        tokens = tf.reshape(inputs[feature.name], [-1])
         # num_oov_buckets is the model's concern: its vocabulary keeps a
         # dedicated OOV row (see components/trainer/levels.py).
         # tfrecord_gzip keeps every token: the text format drops empty tokens
         # and tokens holding a line break.
         name = feature.vocabulary_name
-        append_only_vocabulary(tokens, name, base_vocabulary_file(custom_config, name))
-        outputs[feature.name] = tokens
+        append_only_vocabulary(
+            outputs[feature.name], name, base_vocabulary_file(custom_config, name)
+        )
+    return outputs
+
+
+def passthrough_features(inputs: dict[str, tf.Tensor], spec: DataSpec) -> dict[str, tf.Tensor]:
+    """The categorical tokens under their own names, the label as int64 under `label` and
+    the row id under `_row_id`, each of shape [batch]: what the Trainers read."""
+    outputs = {f.name: tf.reshape(inputs[f.name], [-1]) for f in spec.categorical}
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
     outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])
     return outputs

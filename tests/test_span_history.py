@@ -1,0 +1,112 @@
+"""The span history a transform graph records, and the append-only vocabulary merge (pure)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from newlevels.components.transform import history
+from newlevels.transforms.append_only import merge, read_tokens, write_tokens
+
+PIPELINE = "newlevels"
+
+
+def entry(span: int) -> history.SpanEntry:
+    return history.SpanEntry(
+        span=span,
+        version=None,
+        examples=f"/x/examples/{span}",
+        transformed_examples=f"/x/transformed/{span}",
+        transform_graph=f"/x/graph/{span}",
+    )
+
+
+def record(*spans: int, pipeline: str = PIPELINE) -> history.SpanHistory:
+    return history.SpanHistory(pipeline, tuple(entry(span) for span in spans))
+
+
+def test_a_first_span_builds_on_nothing_and_the_next_on_every_earlier_span():
+    assert history.earlier_entries(None, 1, PIPELINE) == ()
+    assert [e.span for e in history.earlier_entries(record(1, 2), 3, PIPELINE)] == [1, 2]
+
+
+def test_a_repeated_or_earlier_span_drops_the_entries_it_replaces():
+    # a rerun of span 3 (its first run wrote the latest graph), or going back to span 2
+    assert [e.span for e in history.earlier_entries(record(1, 2, 3), 3, PIPELINE)] == [1, 2]
+    assert [e.span for e in history.earlier_entries(record(1, 2, 3), 2, PIPELINE)] == [1]
+
+
+@pytest.mark.parametrize(
+    ("base", "span", "missing"),
+    [(None, 2, "[1]"), (record(1), 3, "[2]"), (record(1, 2), 5, "[3, 4]")],
+)
+def test_a_span_whose_earlier_spans_were_not_all_ingested_is_refused(base, span, missing):
+    with pytest.raises(history.SpanHistoryError, match=rf"has not ingested span\(s\) \{missing}"):
+        history.earlier_entries(base, span, PIPELINE)
+
+
+def test_another_pipelines_graph_is_refused():
+    with pytest.raises(history.SpanHistoryError, match="belongs to pipeline 'other'"):
+        history.earlier_entries(record(1, pipeline="other"), 2, PIPELINE)
+
+
+def test_the_record_round_trips_and_names_the_earlier_spans_files(tmp_path):
+    written = record(1, 2, 3)
+    history.write_history(str(tmp_path), written)
+    assert history.read_history(str(tmp_path)) == written
+    assert history.earlier_patterns(str(tmp_path)) == [
+        os.path.join(f"/x/transformed/{span}", f"Split-{split}", "*")
+        for span in (1, 2)
+        for split in history.ALL_SPLITS
+    ]
+
+
+def test_a_graph_without_a_record_is_named(tmp_path):
+    with pytest.raises(history.SpanHistoryError, match=f"transform graph {tmp_path} holds no"):
+        history.read_history(str(tmp_path))
+    (tmp_path / history.RECORD_FILE).write_text("{not json")
+    with pytest.raises(history.SpanHistoryError, match="holds no readable span history"):
+        history.read_history(str(tmp_path))
+
+
+def test_merge_keeps_every_base_index_and_appends_new_tokens_by_count():
+    base = [b"b", b"a", b""]
+    counts = {b"a": 9, b"z": 1, b"c": 5, b"d": 5, b"": 2}
+    assert merge(base, counts) == [b"b", b"a", b"", b"d", b"c", b"z"]
+    assert merge([], counts) == [b"a", b"d", b"c", b"", b"z"]
+    assert merge(base, {}) == base
+    with pytest.raises(ValueError, match="repeats a token"):
+        merge([b"a", b"a"], counts)
+
+
+def test_vocabulary_files_keep_every_token(tmp_path):
+    tokens = [b"", b"a\nb", b"\xc3\xa9", b"x,y"]
+    path = str(tmp_path / "vocab.tfrecord.gz")
+    write_tokens(path, tokens)
+    assert read_tokens(path) == tokens
+
+
+def test_the_cli_refuses_a_later_span_on_a_fresh_workdir_before_anything_runs(tmp_path, capsys):
+    from newlevels import cli
+
+    data = tmp_path / "data" / "span-2"
+    data.mkdir(parents=True)
+    (data / "rows.csv").write_text("id,level,label\nr1,a,1\n")
+    argv = [
+        "run",
+        "--data",
+        str(tmp_path / "data"),
+        "--span",
+        "2",
+        "--workdir",
+        str(tmp_path / "w"),
+    ]
+    assert cli.main([*argv, "--categorical", "level", "--label", "label", "--id", "id"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        "newlevels: error: --span 2: pipeline 'newlevels' has not ingested span(s) [1] "
+        "(ingested: none); run span 1 first: each run ingests one span and resolves the "
+        "earlier ones from MLMD"
+    )
+    assert not (tmp_path / "w" / "serving").exists()
