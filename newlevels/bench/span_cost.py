@@ -196,6 +196,7 @@ def checkout_commit(python: str) -> str:
         capture_output=True,
         text=True,
         check=True,
+        cwd=os.path.dirname(python),  # not this checkout, which `python -c` would import
     ).stdout.strip()
     done = subprocess.run(
         ["git", "-C", where, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
@@ -218,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         "--no-alternatives", action="store_true", help="skip the analyzer-cache comparison"
     )
     args = parser.parse_args(argv)
+    out = os.path.abspath(args.out)
     result: dict[str, Any] = {
         "label": args.label,
         "command": "python -m newlevels.bench.span_cost " + " ".join(argv or sys.argv[1:]),
@@ -228,6 +230,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     with tempfile.TemporaryDirectory(prefix="newlevels-span-cost-") as tmp:
         root = os.path.abspath(args.workdir or tmp)
+        os.makedirs(root, exist_ok=True)
+        # Run from the scratch folder: `python -m newlevels.cli` imports the package
+        # of the current folder first, which would be this checkout, not `--python`'s.
+        os.chdir(root)
         result["pipeline"] = run_pipeline(args.python, root, args.repeats)
         if not args.no_alternatives:
             result["alternatives"] = transform_alternatives.compare(
@@ -235,12 +241,12 @@ def main(argv: list[str] | None = None) -> None:
             )
     result["load_end"] = common.load_average()
     result = json.loads(json.dumps(result))  # int keys as strings, as read back
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, f"{args.label}.json"), "w", encoding="utf-8") as handle:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, f"{args.label}.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
-    with open(os.path.join(args.out, f"{args.label}.md"), "w", encoding="utf-8") as handle:
+    with open(os.path.join(out, f"{args.label}.md"), "w", encoding="utf-8") as handle:
         handle.write(markdown(result) + "\n")
-    print(f"results: {args.out}/{args.label}.md")
+    print(f"results: {out}/{args.label}.md")
 
 
 if __name__ == "__main__":
