@@ -109,4 +109,6 @@ def test_the_cli_refuses_a_later_span_on_a_fresh_workdir_before_anything_runs(tm
         "(ingested: none); run span 1 first: each run ingests one span and resolves the "
         "earlier ones from MLMD"
     )
+    # refused before the pipeline started: no MLMD store, nothing pushed
+    assert not (tmp_path / "w" / "metadata.sqlite").exists()
     assert not (tmp_path / "w" / "serving").exists()
