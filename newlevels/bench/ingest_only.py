@@ -40,10 +40,15 @@ def main(argv: list[str]) -> None:
 
     def ingest_only(*pargs, **kwargs) -> tfx.dsl.Pipeline:
         built = whole(*pargs, **kwargs)
+        kept = [c for c in built.components if c.id in INGEST_NODES]
+        for component in kept:
+            for downstream in list(component.downstream_nodes):
+                if downstream not in kept:
+                    component.remove_downstream_node(downstream)
         return tfx.dsl.Pipeline(
             pipeline_name=built.pipeline_info.pipeline_name,
             pipeline_root=built.pipeline_info.pipeline_root,
-            components=[c for c in built.components if c.id in INGEST_NODES],
+            components=kept,
             enable_cache=False,
             metadata_connection_config=built.metadata_connection_config,
             beam_pipeline_args=built.beam_pipeline_args,
