@@ -1,4 +1,5 @@
-"""Runs one span of the pipeline up to its Transform: `python ingest_only.py DATA SPAN WORKDIR`.
+"""Runs one span of the pipeline up to its Transform: `python ingest_only.py DATA SPAN WORKDIR
+[RUN OPTIONS]` (the options of `newlevels run`, e.g. the columns).
 
 The span cost benchmark (`span_cost.py`) runs this file, by path, with the
 interpreter and `PYTHONPATH` of the checkout it measures, so it uses only what
@@ -31,9 +32,9 @@ def main(argv: list[str]) -> None:
     from newlevels.pipeline import local_runner
     from newlevels.pipeline import pipeline as pipeline_module
 
-    data, span, workdir = argv
+    data, span, workdir, *run_options = argv
     args = cli.build_parser().parse_args(
-        ["run", "--data", data, "--span", span, "--workdir", workdir]
+        ["run", "--data", data, "--span", span, "--workdir", workdir, *run_options]
     )
     config = options.run_config(args, args.data, args.span, args.workdir)
     whole = pipeline_module.create_pipeline
