@@ -112,3 +112,24 @@ def test_the_cli_refuses_a_later_span_on_a_fresh_workdir_before_anything_runs(tm
     # refused before the pipeline started: no MLMD store, nothing pushed
     assert not (tmp_path / "w" / "metadata.sqlite").exists()
     assert not (tmp_path / "w" / "serving").exists()
+
+
+def fake_graph(root, tokens: list[bytes]) -> str:
+    """A transform graph folder holding one vocabulary, `level`, as tf.Transform lays it out."""
+    (root / "transformed_metadata").mkdir(parents=True)
+    (root / "transformed_metadata" / "asset_map").write_text('{"level": "level.tfrecord.gz"}')
+    (root / "transform_fn" / "assets").mkdir(parents=True)
+    write_tokens(str(root / "transform_fn" / "assets" / "level.tfrecord.gz"), tokens)
+    return str(root)
+
+
+def test_a_vocabulary_that_does_not_extend_the_previous_spans_is_refused(tmp_path):
+    from newlevels.components.transform.executor import check_append_only
+    from newlevels.transforms.vocabularies import TransformOutputError
+
+    base = fake_graph(tmp_path / "base", [b"a", b"b"])
+    check_append_only(base, fake_graph(tmp_path / "grown", [b"a", b"b", b"c"]), ["level"])
+    # what tft.vocabulary writes on span N alone: frequency order, earlier tokens missing
+    span_only = fake_graph(tmp_path / "span-only", [b"c", b"b"])
+    with pytest.raises(TransformOutputError, match="vocabulary 'level' of transform graph"):
+        check_append_only(base, span_only, ["level"])

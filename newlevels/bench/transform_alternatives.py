@@ -17,21 +17,24 @@ from newlevels.bench import common
 
 
 def cacheable_preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
-    """Our preprocessing with `tft.vocabulary` per feature (as before append-only
-    vocabularies), whose analyzers tf.Transform caches: the analyzer-cache variant."""
+    """Our preprocessing with `tft.vocabulary` per feature, as it was before append-only
+    vocabularies: its analyzers tf.Transform can cache (the analyzer-cache variant)."""
+    import tensorflow as tf
     import tensorflow_transform as tft
 
     from newlevels.transforms.features import DataSpec
-    from newlevels.transforms.preprocessing import VOCABULARY_FORMAT, passthrough_features
+    from newlevels.transforms.vocabularies import LABEL_KEY, ROW_ID_KEY, VOCABULARY_FORMAT
 
     spec = DataSpec.from_dict(custom_config["data_spec"])
-    outputs = passthrough_features(inputs, spec)
+    outputs = {f.name: tf.reshape(inputs[f.name], [-1]) for f in spec.categorical}
     for feature in spec.categorical:
         tft.vocabulary(
             outputs[feature.name],
             vocab_filename=feature.vocabulary_name,
             file_format=VOCABULARY_FORMAT,
         )
+    outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
+    outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])
     return outputs
 
 

@@ -8,6 +8,9 @@ from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
 from newlevels.components.transform.history import SpanHistoryError
+from newlevels.contracts.gate import GateError
+from newlevels.delta.format import DeltaError
+from newlevels.transforms.vocabularies import TransformOutputError
 
 
 class ConfigError(ValueError):
@@ -31,6 +34,9 @@ USER_ERRORS = (
     ConfigError,
     ReportInputError,
     TrainingOptionsError,
+    DeltaError,
+    TransformOutputError,
+    GateError,
     SpanHistoryError,
 )
 

@@ -29,6 +29,8 @@ from tensorflow_transform.analyzers import sanitized_vocab_filename
 
 #: `custom_config` key under which the Transform executor passes the base transform graph.
 BASE_TRANSFORM_GRAPH_KEY = "newlevels_base_transform_graph"
+#: the suffix of a vocabulary file (tf.Transform's for its `tfrecord_gzip` format).
+VOCABULARY_SUFFIX = ".tfrecord.gz"
 GZIP = tf.io.TFRecordOptions(compression_type="GZIP")
 
 
@@ -111,7 +113,7 @@ def append_only_vocabulary(tokens: tf.Tensor, name: str, base_file: str | None) 
     Returns:
         The path of the vocabulary file (a tf.Transform asset).
     """
-    filename = f"{sanitized_vocab_filename(name)}.tfrecord.gz"
+    filename = f"{sanitized_vocab_filename(name)}{VOCABULARY_SUFFIX}"
     (path,) = tft.experimental.ptransform_analyzer(
         inputs=[tokens],
         ptransform=_AppendOnly(base_file, filename),

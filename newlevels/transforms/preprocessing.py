@@ -4,7 +4,7 @@ The model maps tokens to rows itself (with its own append-only vocabulary), so
 the transformed features are the raw tokens; the vocabularies are what the
 incremental Trainer diffs, by token, against the previous model's. Each span's
 Transform analyses that span only and appends its new tokens to the previous
-span's vocabulary (`append_only.py`).
+span's vocabularies (`append_only.py`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from newlevels.transforms.append_only import append_only_vocabulary, base_vocabulary_file
 from newlevels.transforms.features import DataSpec
-
-LABEL_KEY = "label"
-#: the row id, passed through so the Trainer can sample replay rows by its hash.
-ROW_ID_KEY = "_row_id"
-VOCABULARY_FORMAT = "tfrecord_gzip"
+from newlevels.transforms.vocabularies import LABEL_KEY, ROW_ID_KEY, categorical_vocabularies
 
 
 def transformed_label_key() -> str:
@@ -41,23 +36,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         as int64 under `label` and the row id under `_row_id`.
     """
     spec = DataSpec.from_dict(custom_config["data_spec"])
-    outputs = passthrough_features(inputs, spec)
-    for feature in spec.categorical:
-        # num_oov_buckets is the model's concern: its vocabulary keeps a
-        # dedicated OOV row (see components/trainer/levels.py).
-        # tfrecord_gzip keeps every token: the text format drops empty tokens
-        # and tokens holding a line break.
-        name = feature.vocabulary_name
-        append_only_vocabulary(
-            outputs[feature.name], name, base_vocabulary_file(custom_config, name)
-        )
-    return outputs
-
-
-def passthrough_features(inputs: dict[str, tf.Tensor], spec: DataSpec) -> dict[str, tf.Tensor]:
-    """The categorical tokens under their own names, the label as int64 under `label` and
-    the row id under `_row_id`, each of shape [batch]: what the Trainers read."""
-    outputs = {f.name: tf.reshape(inputs[f.name], [-1]) for f in spec.categorical}
+    outputs = categorical_vocabularies(inputs, spec.categorical, custom_config)
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
     outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])
     return outputs

@@ -3,8 +3,11 @@
 Before: resolves the spans before N from the base graph's record (refusing a
 gap or another pipeline's graph) and hands the previous span's transform graph
 to `preprocessing_fn` through `custom_config`, so each vocabulary extends the
-previous one (`transforms/append_only.py`). After: records spans 1..N in the new
-graph (`history.py`) and the span on the graph and on the transformed examples.
+previous one (`transforms/append_only.py`). After: checks that every categorical
+vocabulary did extend it (a `preprocessing_fn` that drops `custom_config` would
+leave the earlier spans' tokens out of the full retrain), records spans 1..N in
+the new graph (`history.py`) and the span on the graph and on the transformed
+examples.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import tensorflow_transform as tft
 from tfx import types
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.transform import executor as tfx_transform
 from tfx.types import artifact_utils, standard_component_specs
 
 from newlevels.components.transform import history
-from newlevels.transforms.append_only import BASE_TRANSFORM_GRAPH_KEY
+from newlevels.transforms.append_only import BASE_TRANSFORM_GRAPH_KEY, read_tokens
+from newlevels.transforms.features import DataSpec
+from newlevels.transforms.vocabularies import TransformOutputError
 
 BASE_GRAPH_KEY = "base_transform_graph"
 PIPELINE_NAME_KEY = "pipeline_name"
@@ -34,6 +40,27 @@ def _span_and_version(examples: types.Artifact) -> tuple[int, int | None]:
     if examples.has_custom_property(VERSION_PROPERTY):
         return span, examples.get_int_custom_property(VERSION_PROPERTY)
     return span, None
+
+
+def check_append_only(base_graph: str, graph: str, names: list[str]) -> None:
+    """Refuses a graph whose vocabularies do not start with the base graph's, token for token.
+
+    Raises:
+        TransformOutputError: naming the vocabulary and the fix.
+    """
+    base, new = tft.TFTransformOutput(base_graph), tft.TFTransformOutput(graph)
+    for name in names:
+        before = base.vocabulary_file_by_name(name)
+        after = new.vocabulary_file_by_name(name)
+        if before is None or after is None:
+            continue  # a feature new to the spec, or one the contract check names
+        tokens = read_tokens(before)
+        if read_tokens(after)[: len(tokens)] != tokens:
+            raise TransformOutputError(
+                f"vocabulary {name!r} of transform graph {graph} does not extend the previous "
+                f"span's ({before}): compute it with newlevels.transforms.categorical_vocabularies"
+                "(inputs, features, custom_config), which appends the new tokens to it"
+            )
 
 
 class Executor(tfx_transform.Executor):
@@ -55,7 +82,8 @@ class Executor(tfx_transform.Executor):
         earlier = history.earlier_entries(base, span, pipeline)
         config_key = standard_component_specs.CUSTOM_CONFIG_KEY
         custom_config = json.loads(exec_properties.get(config_key) or "null") or {}
-        custom_config[BASE_TRANSFORM_GRAPH_KEY] = earlier[-1].transform_graph if earlier else None
+        base_graph = earlier[-1].transform_graph if earlier else None
+        custom_config[BASE_TRANSFORM_GRAPH_KEY] = base_graph
         super().Do(
             input_dict, output_dict, {**exec_properties, config_key: json.dumps(custom_config)}
         )
@@ -63,6 +91,10 @@ class Executor(tfx_transform.Executor):
         graph = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.TRANSFORM_GRAPH_KEY]
         )
+        if base_graph is not None and "data_spec" in custom_config:
+            spec = DataSpec.from_dict(custom_config["data_spec"])
+            names = [feature.vocabulary_name for feature in spec.categorical]
+            check_append_only(base_graph, graph.uri, names)
         transformed = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.TRANSFORMED_EXAMPLES_KEY]
         )
