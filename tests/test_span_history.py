@@ -133,3 +133,48 @@ def test_a_vocabulary_that_does_not_extend_the_previous_spans_is_refused(tmp_pat
     span_only = fake_graph(tmp_path / "span-only", [b"c", b"b"])
     with pytest.raises(TransformOutputError, match="vocabulary 'level' of transform graph"):
         check_append_only(base, span_only, ["level"])
+
+
+def test_the_full_retrain_reads_every_split_of_the_earlier_spans_and_span_n_training_rows(
+    tmp_path,
+):
+    from tfx.proto import trainer_pb2
+    from tfx.types import artifact_utils, standard_artifacts
+    from tfx.types import standard_component_specs as keys
+    from tfx.utils import proto_utils
+
+    from newlevels.components.transform.trainer_inputs import SpanHistoryTrainerExecutor
+
+    def made(kind, uri: str):
+        artifact = kind()
+        artifact.uri = uri
+        return artifact
+
+    graph = made(standard_artifacts.TransformGraph, str(tmp_path / "graph"))
+    os.makedirs(graph.uri)
+    history.write_history(graph.uri, record(1, 2, 3))
+    examples = made(standard_artifacts.Examples, "/x/transformed/3")
+    examples.split_names = artifact_utils.encode_split_names(list(history.ALL_SPLITS))
+    fn_args = SpanHistoryTrainerExecutor()._GetFnArgs(
+        {keys.EXAMPLES_KEY: [examples], keys.TRANSFORM_GRAPH_KEY: [graph]},
+        {
+            keys.MODEL_KEY: [made(standard_artifacts.Model, str(tmp_path / "model"))],
+            keys.MODEL_RUN_KEY: [made(standard_artifacts.ModelRun, str(tmp_path / "run"))],
+        },
+        {
+            keys.TRAIN_ARGS_KEY: proto_utils.proto_to_json(
+                trainer_pb2.TrainArgs(splits=["span_train"])
+            ),
+            keys.EVAL_ARGS_KEY: proto_utils.proto_to_json(
+                trainer_pb2.EvalArgs(splits=["span_eval"])
+            ),
+        },
+    )
+    assert fn_args.train_files == [
+        *(
+            os.path.join(f"/x/transformed/{span}", f"Split-{split}", "*")
+            for span in (1, 2)
+            for split in history.ALL_SPLITS
+        ),
+        os.path.join("/x/transformed/3", "Split-span_train", "*"),
+    ]
