@@ -179,30 +179,14 @@ def compare(workdir: str, root: str, compared: tuple[int, int], repeats: int) ->
     `cache` reads spans 1..N with the cache a run over spans 1..N-1 wrote (that
     run is set-up, not timed), materialising every span's transformed examples
     as TFX's Transform does; `cache_analysis_only` writes none (the Trainers
-    would then read raw examples).
+    would then read raw examples). The cases alternate (each repeat runs every
+    variant at every span), so a change in the machine's load falls on all alike.
     """
     spans = span_artifacts(workdir)
-    timings: dict[str, dict[int, list[float]]] = {}
-
-    def timed(name: str, span: int, params: dict[str, Any]) -> None:
-        for repeat in range(repeats):
-            out = os.path.join(root, "transform", f"{name}-{span}-{repeat}")
-            result = common.run_case("span_transform", {**params, "out": out})
-            timings.setdefault(name, {}).setdefault(span, []).append(result["seconds"])
-
+    cases: dict[tuple[str, int], dict[str, Any]] = {}
     for span in compared:
         examples = [{"uri": spans[k]["examples"], "span": k} for k in range(1, span + 1)]
         schema = spans[span]["schema"]
-        timed(
-            "append_only",
-            span,
-            {
-                "mode": "append_only",
-                "examples": examples[-1:],
-                "schema": schema,
-                "base_graph": spans[span - 1]["graph"],
-            },
-        )
         setup = os.path.join(root, "transform", f"cache-setup-{span}")
         common.run_case(
             "span_transform",
@@ -214,15 +198,26 @@ def compare(workdir: str, root: str, compared: tuple[int, int], repeats: int) ->
                 "materialize": False,
             },
         )
+        cases["append_only", span] = {
+            "mode": "append_only",
+            "examples": examples[-1:],
+            "schema": schema,
+            "base_graph": spans[span - 1]["graph"],
+        }
         for name, materialize in (("cache", True), ("cache_analysis_only", False)):
-            params = {
+            cases[name, span] = {
                 "mode": "cache",
                 "examples": examples,
                 "schema": schema,
                 "cache_in": os.path.join(setup, "cache"),
                 "materialize": materialize,
             }
-            timed(name, span, params)
+    timings: dict[str, dict[int, list[float]]] = {}
+    for repeat in range(repeats):
+        for (name, span), params in cases.items():
+            out = os.path.join(root, "transform", f"{name}-{span}-{repeat}")
+            result = common.run_case("span_transform", {**params, "out": out})
+            timings.setdefault(name, {}).setdefault(span, []).append(result["seconds"])
     first, last = compared
     return {
         name: {
