@@ -178,3 +178,21 @@ def test_the_full_retrain_reads_every_split_of_the_earlier_spans_and_span_n_trai
         ),
         os.path.join("/x/transformed/3", "Split-span_train", "*"),
     ]
+
+
+def test_the_span_is_read_as_the_driver_or_kubeflows_launcher_records_it():
+    from tfx.types import artifact, standard_artifacts
+
+    from newlevels.components.transform.executor import span_and_version
+
+    local = standard_artifacts.Examples()
+    local.set_int_custom_property("span", 3)
+    assert span_and_version(local) == (3, None)
+    # KFP hands custom properties back as numbers in a struct
+    launched = standard_artifacts.Examples()
+    for key, value in (("span", 4.0), ("version", 2.0)):
+        encoded = artifact._encode_struct_value(value)  # noqa: SLF001 (how the launcher sets it)
+        launched.mlmd_artifact.custom_properties[key].struct_value.CopyFrom(encoded)
+    assert span_and_version(launched) == (4, 2)
+    with pytest.raises(history.SpanHistoryError, match="record no span of 1 or more"):
+        span_and_version(standard_artifacts.Examples())

@@ -35,15 +35,35 @@ VERSION_PROPERTY = example_gen_utils.VERSION_PROPERTY_NAME
 PIPELINE_PROPERTY = "newlevels_pipeline"
 
 
-def _span_and_version(examples: types.Artifact) -> tuple[int, int | None]:
-    span = examples.get_int_custom_property(SPAN_PROPERTY)
-    if examples.has_custom_property(VERSION_PROPERTY):
-        return span, examples.get_int_custom_property(VERSION_PROPERTY)
-    return span, None
+def _number(artifact: types.Artifact, key: str) -> int | None:
+    # Locally the driver's int; through Kubeflow's launcher a number in a struct (3.0).
+    if not artifact.has_custom_property(key):
+        return None
+    return int(artifact.get_custom_property(key))
+
+
+def span_and_version(examples: types.Artifact) -> tuple[int, int | None]:
+    """The span and version FileBasedExampleGen's driver recorded on an Examples artifact.
+
+    Raises:
+        history.SpanHistoryError: if it records no span of 1 or more.
+    """
+    span = _number(examples, SPAN_PROPERTY)
+    if span is None or span < 1:
+        raise history.SpanHistoryError(
+            f"examples {examples.uri} record no span of 1 or more ({SPAN_PROPERTY}={span}): "
+            "they must come from a FileBasedExampleGen over span-{SPAN} folders"
+        )
+    return span, _number(examples, VERSION_PROPERTY)
 
 
 def check_append_only(base_graph: str, graph: str, names: list[str]) -> None:
     """Refuses a graph whose vocabularies do not start with the base graph's, token for token.
+
+    Args:
+        base_graph: the previous span's transform graph (its URI).
+        graph: the transform graph just written.
+        names: the vocabularies to check (the categorical features').
 
     Raises:
         TransformOutputError: naming the vocabulary and the fix.
@@ -75,7 +95,7 @@ class Executor(tfx_transform.Executor):
         examples = artifact_utils.get_single_instance(
             input_dict[standard_component_specs.EXAMPLES_KEY]
         )
-        span, version = _span_and_version(examples)
+        span, version = span_and_version(examples)
         pipeline = exec_properties[PIPELINE_NAME_KEY]
         bases = input_dict.get(BASE_GRAPH_KEY) or []
         base = history.read_history(bases[0].uri) if bases else None
