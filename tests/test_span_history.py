@@ -114,10 +114,17 @@ def test_the_cli_refuses_a_later_span_on_a_fresh_workdir_before_anything_runs(tm
     assert not (tmp_path / "w" / "serving").exists()
 
 
-def fake_graph(root, tokens: list[bytes]) -> str:
-    """A transform graph folder holding one vocabulary, `level`, as tf.Transform lays it out."""
+def fake_graph(root, tokens: list[bytes], features: tuple[str, ...] = ("level",)) -> str:
+    """A transform graph folder as tf.Transform lays it out: one vocabulary, `level`, and a
+    schema of string `features`."""
     (root / "transformed_metadata").mkdir(parents=True)
     (root / "transformed_metadata" / "asset_map").write_text('{"level": "level.tfrecord.gz"}')
+    schema = "".join(
+        f'feature {{ name: "{name}" type: BYTES presence {{ min_fraction: 1.0 }} '
+        "shape { dim { size: 1 } } }\n"
+        for name in features
+    )
+    (root / "transformed_metadata" / "schema.pbtxt").write_text(schema)
     (root / "transform_fn" / "assets").mkdir(parents=True)
     write_tokens(str(root / "transform_fn" / "assets" / "level.tfrecord.gz"), tokens)
     return str(root)
@@ -196,3 +203,13 @@ def test_the_span_is_read_as_the_driver_or_kubeflows_launcher_records_it():
     assert span_and_version(launched) == (4, 2)
     with pytest.raises(history.SpanHistoryError, match="record no span of 1 or more"):
         span_and_version(standard_artifacts.Examples())
+
+
+def test_a_graph_with_features_the_earlier_spans_lack_is_refused(tmp_path):
+    from newlevels.components.transform.executor import check_same_features
+
+    base = fake_graph(tmp_path / "base", [b"a"])
+    check_same_features(base, fake_graph(tmp_path / "same", [b"a", b"b"]))
+    wider = fake_graph(tmp_path / "wider", [b"a"], features=("level", "airport"))
+    with pytest.raises(history.SpanHistoryError, match=r"outputs \['airport'\], which the"):
+        check_same_features(base, wider)

@@ -3,11 +3,12 @@
 Before: resolves the spans before N from the base graph's record (refusing a
 gap or another pipeline's graph) and hands the previous span's transform graph
 to `preprocessing_fn` through `custom_config`, so each vocabulary extends the
-previous one (`transforms/append_only.py`). After: checks that every categorical
-vocabulary did extend it (a `preprocessing_fn` that drops `custom_config` would
-leave the earlier spans' tokens out of the full retrain), records spans 1..N in
-the new graph (`history.py`) and the span on the graph and on the transformed
-examples.
+previous one (`transforms/append_only.py`). After: checks that the earlier
+spans' transformed examples hold every feature the new graph outputs and that
+every categorical vocabulary did extend the base (a `preprocessing_fn` that
+drops `custom_config` would leave the earlier spans' tokens out of the full
+retrain), then records spans 1..N in the new graph (`history.py`) and the span
+on the graph and on the transformed examples.
 """
 
 from __future__ import annotations
@@ -83,6 +84,28 @@ def check_append_only(base_graph: str, graph: str, names: list[str]) -> None:
             )
 
 
+def check_same_features(base_graph: str, graph: str) -> None:
+    """Refuses a graph that outputs features the base graph's examples lack.
+
+    The full retrain reads the earlier spans' transformed examples with this
+    graph's feature spec, so each feature it outputs must be in theirs.
+
+    Args:
+        base_graph: the previous span's transform graph (its URI).
+        graph: the transform graph just written.
+
+    Raises:
+        history.SpanHistoryError: naming the features and the fix.
+    """
+    before = tft.TFTransformOutput(base_graph).transformed_feature_spec()
+    added = sorted(set(tft.TFTransformOutput(graph).transformed_feature_spec()) - set(before))
+    if added:
+        raise history.SpanHistoryError(
+            f"transform graph {graph} outputs {added}, which the earlier spans' transformed "
+            f"examples (graph {base_graph}) lack: the columns changed; start a new workdir"
+        )
+
+
 class Executor(tfx_transform.Executor):
     """TFX's Transform executor, extending the base graph's vocabularies and span history."""
 
@@ -111,10 +134,12 @@ class Executor(tfx_transform.Executor):
         graph = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.TRANSFORM_GRAPH_KEY]
         )
-        if base_graph is not None and "data_spec" in custom_config:
-            spec = DataSpec.from_dict(custom_config["data_spec"])
-            names = [feature.vocabulary_name for feature in spec.categorical]
-            check_append_only(base_graph, graph.uri, names)
+        if base_graph is not None:
+            check_same_features(base_graph, graph.uri)
+            if "data_spec" in custom_config:
+                spec = DataSpec.from_dict(custom_config["data_spec"])
+                names = [feature.vocabulary_name for feature in spec.categorical]
+                check_append_only(base_graph, graph.uri, names)
         transformed = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.TRANSFORMED_EXAMPLES_KEY]
         )
