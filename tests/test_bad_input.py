@@ -11,6 +11,7 @@ import pytest
 
 from newlevels import cli
 from newlevels.components.ingest.csv_rows import check_span
+from newlevels.components.ingest.rows import FORMATS_HELP
 from newlevels.transforms.features import DataSpec
 
 SPEC = DataSpec.build(["level"], "label", "id")
@@ -85,9 +86,11 @@ def test_missing_and_empty_spans_are_named(tmp_path, capsys):
     data = tmp_path / "data"
     write(data, 1, GOOD)
     missing = refusal(tmp_path, capsys, span=3)
-    assert missing == (f"span 2 does not exist: no folder {data / 'span-2'} (spans found: [1])")
+    assert missing == (f"span 3 does not exist: no folder {data / 'span-3'} (spans found: [1])")
     (data / "span-2").mkdir()
-    assert refusal(tmp_path, capsys, span=2) == f"span folder {data / 'span-2'} holds no .csv file"
+    assert refusal(tmp_path, capsys, span=2) == (
+        f"span folder {data / 'span-2'} holds no data file ({FORMATS_HELP})"
+    )
 
 
 @pytest.mark.reliability("unknown strategy")

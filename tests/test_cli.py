@@ -189,7 +189,8 @@ def test_incremental_epochs_cap_early_stopping_and_apply_only_to_a_run_with_a_pa
 
 
 def test_init_early_stopping_and_adapt_flags_reach_the_training_options(tmp_path):
-    run = ["run", "--data", str(tmp_path), "--span", "1", "--workdir", str(tmp_path / "w")]
+    data, work = str(tmp_path / "data"), str(tmp_path / "w")
+    run = ["run", "--data", data, "--span", "1", "--workdir", work]
     args = cli.build_parser().parse_args(run)
     defaults = options.run_config(args, args.data, 1, args.workdir).options
     assert (defaults.init, defaults.adapt) == (init.DEFAULT, "none")

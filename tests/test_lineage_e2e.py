@@ -211,3 +211,18 @@ def test_lineage_refuses_a_file_that_is_not_an_mlmd_store(tmp_path, capsys):
     assert err.count("\n") == 0 and "is not a readable MLMD store" in err
     assert cli.main(["lineage", "--store", str(tmp_path / "missing.sqlite")]) == 2
     assert "no MLMD store at" in capsys.readouterr().err
+
+
+def test_the_full_retrain_reads_spans_1_to_n_and_lineage_says_so(rejected_history, capsys):
+    """Each run ingests one span; the full retrain adds every row of the earlier spans."""
+    workdir, (_, _, third) = rejected_history
+    data = third["data_root"]
+    earlier = sum(len(checks.csv_rows(data, span)) for span in (1, 2))
+    train = sum(1 for row in checks.csv_rows(data, 3) if checks.is_training_row(row["id"]))
+    assert third["rows_total"] == train
+    full = artifacts.read_embeddings(third["baseline_model_uri"]).manifest
+    assert full["rows_total"] == earlier + train
+    rows = lineage_json(capsys, workdir, "--format", "json")
+    for model, spans in ((rows[2]["baseline"], [1, 2, 3]), (rows[2]["candidate"], [3])):
+        chain = lineage_json(capsys, workdir, "--model", str(model["id"]), "--format", "json")
+        assert chain[0]["spans"] == spans

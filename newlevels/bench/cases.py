@@ -7,13 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from newlevels.bench import common, first_fit, scaling, serving
+from newlevels.bench import common, first_fit, scaling, serving, transform_alternatives
 
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "b2_step": scaling.step_case,
     "b3_first_fit": first_fit.fit_case,
     "b5_tiny_serving": serving.tiny_case,
     "b5_pushed_serving": serving.pushed_case,
+    "span_transform": transform_alternatives.transform_case,
 }
 
 

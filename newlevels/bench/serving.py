@@ -189,7 +189,9 @@ def pushed_case(workdir: str, size: str, control: bool, inter_op_threads: int) -
     root = os.path.join(workdir, "work")
     with open(os.path.join(root, "runs", "span-2", "summary.json"), encoding="utf-8") as f:
         summary = json.load(f)
-    examples_root = os.path.join(root, "tfx", "SpanHistoryExampleGen", "examples")
+    from newlevels.pipeline.pipeline import NodeIds
+
+    examples_root = os.path.join(root, "tfx", NodeIds.EXAMPLE_GEN, "examples")
     files = sorted(tf.io.gfile.glob(os.path.join(examples_root, "*", "Split-span_eval", "*")))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(max(BATCHES))
     examples = [record.numpy() for record in dataset]

@@ -42,9 +42,10 @@ def run(workdir: str, repeats: int) -> dict[str, Any]:
     """Times both roles on span 2 of the MovieLens run under `workdir/work`."""
     import tensorflow_transform as tft
 
-    from newlevels.components.ingest.executor import SPLIT_EARLIER, SPLIT_TRAIN
+    from newlevels.components.ingest.executor import SPLIT_TRAIN
     from newlevels.components.trainer.settings import Role
     from newlevels.components.trainer.train import train
+    from newlevels.components.transform.history import earlier_patterns
     from newlevels.pipeline import config
     from newlevels.transforms.features import DataSpec
 
@@ -52,9 +53,8 @@ def run(workdir: str, repeats: int) -> dict[str, Any]:
     with open(os.path.join(root, "runs", "span-2", "summary.json"), encoding="utf-8") as f:
         summary = json.load(f)
     pipeline_root = os.path.join(root, "tfx")
-    tft_output = tft.TFTransformOutput(
-        latest_artifact(pipeline_root, "Transform", "transform_graph")
-    )
+    graph = latest_artifact(pipeline_root, "Transform", "transform_graph")
+    tft_output = tft.TFTransformOutput(graph)
     examples = latest_artifact(pipeline_root, "Transform", "transformed_examples")
     run_config = config.RunConfig(
         data_root=summary["data_root"],
@@ -64,14 +64,16 @@ def run(workdir: str, repeats: int) -> dict[str, Any]:
             config.DEFAULT_CATEGORICAL, config.DEFAULT_LABEL, config.DEFAULT_ID
         ),
     )
+    # what the pipeline's Trainers read: span 2's training rows, and for the full
+    # retrain every row of span 1 too (from the transform graph's span history)
+    span_train = [os.path.join(examples, f"Split-{SPLIT_TRAIN}", "*")]
     roles = {
-        "incremental": (Role.INCREMENTAL, [SPLIT_TRAIN], summary["parent_model_uri"]),
-        "full": (Role.FULL, [SPLIT_EARLIER, SPLIT_TRAIN], None),
+        "incremental": (Role.INCREMENTAL, span_train, summary["parent_model_uri"]),
+        "full": (Role.FULL, [*earlier_patterns(graph), *span_train], None),
     }
 
     def call(role: str) -> tuple[float, Any]:
-        kind, splits, parent = roles[role]
-        patterns = [os.path.join(examples, f"Split-{s}", "*") for s in splits]
+        kind, patterns, parent = roles[role]
         started = time.perf_counter()
         trained = train(run_config.trainer_settings(kind), patterns, tft_output, parent)
         return time.perf_counter() - started, trained

@@ -8,6 +8,7 @@ from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
+from newlevels.components.transform.history import SpanHistoryError
 from newlevels.contracts.gate import GateError
 from newlevels.delta.format import DeltaError
 from newlevels.transforms.vocabularies import TransformOutputError
@@ -38,6 +39,7 @@ USER_ERRORS = (
     TransformOutputError,
     GateError,
     ResultsError,
+    SpanHistoryError,
 )
 
 

@@ -14,16 +14,28 @@ from newlevels.pipeline.config import PIPELINE_NAME, RunConfig
 LOG_FILE = "pipeline.log"
 
 
-def check_data(config: RunConfig) -> dict[int, int]:
-    """Checks spans 1..N before anything runs, so bad input fails fast with one line.
+def check_data(config: RunConfig) -> int:
+    """Checks span N's files before anything runs, so bad input fails fast with one line.
+
+    Only span N is read: the spans before it were checked when they were
+    ingested, and the run resolves them from MLMD (`check_span_order`).
 
     Returns:
-        rows per span.
+        span N's row count.
     """
-    return {
-        span: csv_rows.check_span(config.data_root, span, config.data_spec)
-        for span in range(1, config.span + 1)
-    }
+    return csv_rows.check_span(config.data_root, config.span, config.data_spec)
+
+
+def check_span_order(config: RunConfig) -> None:
+    """Refuses span N unless this pipeline has ingested spans 1..N-1 (one line, before any run)."""
+    from newlevels.components.transform import resolution
+    from newlevels.pipeline import metadata
+    from newlevels.pipeline.pipeline import NodeIds
+
+    store = (
+        metadata.open_store(config.metadata_path) if os.path.isfile(config.metadata_path) else None
+    )
+    resolution.check_span_order(store, PIPELINE_NAME, NodeIds.TRANSFORM, config.span)
 
 
 def log_to_file(path: str) -> None:
@@ -119,6 +131,7 @@ def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
 
     with locked(config.workdir):
         check_data(config)
+        check_span_order(config)
         preflight.check_parent(config)
         log_to_file(os.path.join(config.run_dir, LOG_FILE))
         run_pipeline(config)

@@ -1,11 +1,17 @@
 """`create_pipeline`: the one pipeline definition, used locally and on Kubeflow.
 
-span N CSV -> SpanHistoryExampleGen -> Transform -+-> incremental Trainer -+-> Evaluator -+
-FeatureSchemaGen ------------------------^        |   ^ base_model         |              v
-MLMD -> latest blessed model Resolver ------------+---+--(parent)----------+------> Decision
-                                                  +-> full-retrain Trainer-+       |      |
-                                                          Pusher (candidate) <-----+      |
-                                                          baseline Pusher (full) <--------+
+span N files -> SpanExampleGen -> Transform -+-> incremental Trainer -+-> Evaluator -+
+FeatureSchemaGen -----------------^ ^        |   ^ base_model         |              v
+MLMD -> latest transform graph -----+        |   |                    |              |
+MLMD -> latest blessed model Resolver -------+---+--(parent)----------+------> Decision
+                                             +-> full-retrain Trainer-+       |      |
+                                                     Pusher (candidate) <-----+      |
+                                                     baseline Pusher (full) <--------+
+
+Each run ingests and transforms span N only. The Transform extends the latest
+transform graph of this pipeline (append-only vocabularies) and records spans
+1..N in its own graph; the full retrain reads the earlier spans' transformed
+examples from that record (`components/transform/`).
 
 The parent is the latest *blessed* Model. The Decision blesses exactly the
 model it serves (the candidate on `extend`, the full retrain on `rebase`,
@@ -25,12 +31,15 @@ from tfx.proto import transform_pb2
 
 from newlevels.components.evaluation.decision import Decision
 from newlevels.components.ingest import executor as ingest
-from newlevels.components.ingest.component import SpanHistoryExampleGen
+from newlevels.components.ingest.component import SpanExampleGen
 from newlevels.components.push.executor import AtomicPusherExecutor
 from newlevels.components.schema.component import FeatureSchemaGen
 from newlevels.components.trainer.executor import LineageTrainerExecutor, Properties
 from newlevels.components.trainer.run_fn import run_fn
 from newlevels.components.trainer.settings import Role
+from newlevels.components.transform.component import SpanTransform
+from newlevels.components.transform.resolution import GRAPH_KEY, base_graph_resolver
+from newlevels.components.transform.trainer_inputs import SpanHistoryTrainerExecutor
 from newlevels.pipeline import parameters
 from newlevels.pipeline.config import PIPELINE_NAME, RunConfig
 from newlevels.transforms.preprocessing import preprocessing_fn
@@ -39,8 +48,9 @@ from newlevels.transforms.preprocessing import preprocessing_fn
 class NodeIds:
     """Component ids: what the summary and the lineage look up in MLMD."""
 
-    EXAMPLE_GEN = "SpanHistoryExampleGen"
+    EXAMPLE_GEN = "SpanExampleGen"
     SCHEMA_GEN = "FeatureSchemaGen"
+    BASE_GRAPH_RESOLVER = "latest_transform_graph_resolver"
     TRANSFORM = "Transform"
     PARENT_RESOLVER = "latest_blessed_model_resolver"
     INCREMENTAL_TRAINER = "incremental_trainer"
@@ -87,53 +97,55 @@ def create_pipeline(
     """
     values = parameters.run_values(config, runtime_parameters)
     spec_json = json.dumps(config.data_spec.to_dict(), sort_keys=True)
-    example_gen = SpanHistoryExampleGen(values.data_root, config.data_spec, values.range_config)
+    example_gen = SpanExampleGen(values.data_root, config.data_spec, values.range_config)
     schema_gen = FeatureSchemaGen(data_spec=spec_json).with_id(NodeIds.SCHEMA_GEN)
-    analyzed = [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]
-    transform = tfx.components.Transform(
+    base_graph = base_graph_resolver(NodeIds.TRANSFORM, NodeIds.BASE_GRAPH_RESOLVER)
+    transform = SpanTransform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=dotted_name(preprocessing_fn),
-        custom_config={"data_spec": config.data_spec.to_dict()},
+        # The vocabularies hold the tokens of training rows only: a level seen only
+        # in span N's evaluation rows is not a new level of this run.
         splits_config=transform_pb2.SplitsConfig(
-            analyze=analyzed, transform=[*analyzed, ingest.SPLIT_EVAL]
+            analyze=[ingest.SPLIT_TRAIN], transform=list(ingest.SPLITS)
         ),
-        # Nothing reads Transform's TFDV statistics, and its analyzer cache never
-        # hits (each run's Examples artifact is new): both were fixed cost, about
-        # 2.5 s and 1 s of every Transform on MovieLens (B3).
-        disable_statistics=True,
-        disable_analyzer_cache=True,
-    )
+        custom_config={"data_spec": config.data_spec.to_dict()},
+        pipeline_name=PIPELINE_NAME,
+        base_transform_graph=base_graph.outputs[GRAPH_KEY],
+    ).with_id(NodeIds.TRANSFORM)
     parent = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id(NodeIds.PARENT_RESOLVER)
 
-    def trainer(role: Role, train_splits: list[str], **inputs) -> tfx.components.Trainer:
+    def trainer(role: Role, **inputs) -> tfx.components.Trainer:
+        # Both train on span N's training rows; the full retrain's executor adds
+        # every row of spans 1..N-1 from the transform graph's span history.
+        executor = (
+            LineageTrainerExecutor if role is Role.INCREMENTAL else SpanHistoryTrainerExecutor
+        )
         return tfx.components.Trainer(
             run_fn=dotted_name(run_fn),
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
-            train_args=tfx.proto.TrainArgs(splits=train_splits),
+            train_args=tfx.proto.TrainArgs(splits=[ingest.SPLIT_TRAIN]),
             eval_args=tfx.proto.EvalArgs(splits=[ingest.SPLIT_EVAL]),
             custom_config=values.incremental_trainer_config
             if role is Role.INCREMENTAL
             else config.trainer_settings(role).to_custom_config(),
-            custom_executor_spec=executor_spec.ExecutorClassSpec(LineageTrainerExecutor),
+            custom_executor_spec=executor_spec.ExecutorClassSpec(executor),
             **inputs,
         )
 
-    incremental = trainer(
-        Role.INCREMENTAL, [ingest.SPLIT_TRAIN], base_model=parent.outputs["model"]
-    ).with_id(NodeIds.INCREMENTAL_TRAINER)
+    incremental = trainer(Role.INCREMENTAL, base_model=parent.outputs["model"]).with_id(
+        NodeIds.INCREMENTAL_TRAINER
+    )
     has_new_levels = incremental.outputs["model"].future()[0].custom_property(Properties.NEW_LEVELS)
     # A span with no new level is a no-op: the candidate equals its parent, so
     # nothing is retrained, evaluated or pushed (and a re-run span pushes once).
     with tfx.dsl.Cond(has_new_levels > 0):
-        full = trainer(Role.FULL, [ingest.SPLIT_EARLIER, ingest.SPLIT_TRAIN]).with_id(
-            NodeIds.FULL_TRAINER
-        )
+        full = trainer(Role.FULL).with_id(NodeIds.FULL_TRAINER)
         evaluator = tfx.components.Evaluator(
             examples=example_gen.outputs["examples"],
             model=incremental.outputs["model"],
@@ -163,6 +175,7 @@ def create_pipeline(
         components=[
             example_gen,
             schema_gen,
+            base_graph,
             transform,
             parent,
             incremental,

@@ -1,8 +1,10 @@
-"""The tf.Transform step: one named vocabulary per categorical feature.
+"""The tf.Transform step: one named, append-only vocabulary per categorical feature.
 
 The model maps tokens to rows itself (with its own append-only vocabulary), so
 the transformed features are the raw tokens; the vocabularies are what the
-incremental Trainer diffs, by token, against the previous model's.
+incremental Trainer diffs, by token, against the previous model's. Each span's
+Transform analyses that span only and appends its new tokens to the previous
+span's vocabularies (`append_only.py`).
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
 
     Args:
         inputs: raw features parsed with the spec's raw schema.
-        custom_config: `{"data_spec": DataSpec.to_dict()}` from the pipeline.
+        custom_config: `{"data_spec": DataSpec.to_dict()}` from the pipeline; the
+            Transform executor adds the previous span's transform graph, whose
+            vocabularies this span's extend (`append_only.BASE_TRANSFORM_GRAPH_KEY`).
 
     Returns:
         The categorical tokens under their own names (shape [batch]), the label
         as int64 under `label` and the row id under `_row_id`.
     """
     spec = DataSpec.from_dict(custom_config["data_spec"])
-    outputs = categorical_vocabularies(inputs, spec.categorical)
+    outputs = categorical_vocabularies(inputs, spec.categorical, custom_config)
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
     outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])
     return outputs

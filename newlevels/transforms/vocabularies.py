@@ -16,10 +16,15 @@ examples) by these names, whoever wrote the `preprocessing_fn`:
 
 Other outputs (a scaled numeric column another model reads, say) are ignored.
 `categorical_vocabularies` does the first two; a user's `preprocessing_fn` adds
-the label (and the row id) itself:
+the label (and the row id) itself, and hands on its `custom_config`, through
+which newlevels' Transform passes the previous span's graph: each vocabulary
+then extends the previous span's, every token at its index (`append_only.py`),
+so the spans before this one are not analysed again:
 
-    def preprocessing_fn(inputs):
-        outputs = newlevels.transforms.categorical_vocabularies(inputs, ["userId", "movieId"])
+    def preprocessing_fn(inputs, custom_config):
+        outputs = newlevels.transforms.categorical_vocabularies(
+            inputs, ["userId", "movieId"], custom_config
+        )
         outputs[LABEL_KEY] = tf.cast(inputs["rating"] >= 4.0, tf.int64)
         outputs["age_z"] = tft.scale_to_z_score(inputs["age"])
         return outputs
@@ -28,18 +33,23 @@ the label (and the row id) itself:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from newlevels.transforms.append_only import (
+    VOCABULARY_SUFFIX,
+    append_only_vocabulary,
+    base_vocabulary_file,
+)
 from newlevels.transforms.features import CategoricalFeature
 
 LABEL_KEY = "label"
 #: the row id, passed through so the Trainer can sample replay rows by its hash.
 ROW_ID_KEY = "_row_id"
+#: tf.Transform's name for the format of the vocabulary files (`VOCABULARY_SUFFIX`).
 VOCABULARY_FORMAT = "tfrecord_gzip"
-#: the suffix tf.Transform gives a vocabulary file written in `VOCABULARY_FORMAT`.
-VOCABULARY_SUFFIX = ".tfrecord.gz"
 
 
 class TransformOutputError(ValueError):
@@ -68,17 +78,25 @@ def _tokens(name: str, values: tf.Tensor) -> tf.Tensor:
 
 
 def categorical_vocabularies(
-    inputs: Mapping[str, tf.Tensor], features: Iterable[CategoricalFeature | str]
+    inputs: Mapping[str, tf.Tensor],
+    features: Iterable[CategoricalFeature | str],
+    custom_config: Mapping[str, Any] | None = None,
 ) -> dict[str, tf.Tensor]:
     """Computes the vocabulary of each categorical feature under the name the Trainer reads.
 
-    Call it in a `preprocessing_fn` and return its tokens among the outputs.
+    Call it in a `preprocessing_fn` and return its tokens among the outputs. Each
+    vocabulary holds the previous span's tokens at their indices, then the new
+    tokens of the analysed rows, most frequent first; on a first span (or
+    without newlevels' Transform) it is the analysed rows' frequency vocabulary.
 
     Args:
         inputs: the raw features (the `preprocessing_fn`'s inputs, or a dict of
             tensors derived from them); each categorical feature is a dense
             string or integer tensor, one value per row ([batch] or [batch, 1]).
         features: the categorical features, or their names.
+        custom_config: the `preprocessing_fn`'s `custom_config`; newlevels'
+            Transform puts the previous span's graph in it. Without it, span N's
+            Transform refuses the vocabularies (they would lack earlier spans).
 
     Returns:
         Each feature's tokens as strings, shape [batch], under its name (integers
@@ -95,9 +113,8 @@ def categorical_vocabularies(
         tokens = _tokens(feature.name, inputs[feature.name])
         # num_oov_buckets is the model's concern: its vocabulary keeps a dedicated
         # OOV row (see components/trainer/levels.py).
-        tft.vocabulary(
-            tokens, vocab_filename=feature.vocabulary_name, file_format=VOCABULARY_FORMAT
-        )
+        name = feature.vocabulary_name
+        append_only_vocabulary(tokens, name, base_vocabulary_file(custom_config, name))
         outputs[feature.name] = tokens
     return outputs
 

@@ -27,7 +27,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "blessed models to ROOT/serving",
     )
     parser.add_argument(
-        "--data-root", help="the span-N/ folders of CSV (default: PIPELINE_ROOT/data)"
+        "--data-root",
+        help="the span-N/ folders of CSV, Parquet or TFRecord files (default: PIPELINE_ROOT/data)",
     )
     parser.add_argument("--span", type=int, default=1, help="the span to ingest (default: 1)")
     options.add_run_options(parser)

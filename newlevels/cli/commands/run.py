@@ -1,4 +1,4 @@
-"""`newlevels run`: the pipeline for one span of any span-folder CSV data set."""
+"""`newlevels run`: the pipeline for one span of a span-folder data set (CSV, Parquet, TFRecord)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ HELP = "run the pipeline for one span"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="data root holding span-N/ folders of CSV")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="data root holding span-N/ folders of CSV, Parquet or TFRecord files",
+    )
     parser.add_argument("--span", type=int, required=True)
     parser.add_argument("--workdir", required=True, help="MLMD store, artifacts and serving dir")
     options.add_run_options(parser)

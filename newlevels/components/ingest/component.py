@@ -1,8 +1,10 @@
-"""`SpanHistoryExampleGen`: a FileBasedExampleGen over `<data>/span-N/*.csv`.
+"""`SpanExampleGen`: a FileBasedExampleGen over `<data>/span-{SPAN}/*`, one span per artifact.
 
-It keeps FileBasedExampleGen's driver (span resolution, fingerprints) and its
-Kubeflow handling, and swaps in an executor that checks the columns and reads
-spans 1..N in one artifact (see `executor.py` for the splits).
+It keeps FileBasedExampleGen's driver, which resolves the span of the
+RangeConfig against the `{SPAN}` pattern and records `span` and `version` on
+the Examples artifact (TFX's own terms, read by TFX's span resolvers), and its
+Kubeflow handling; the executor checks the columns of span N's CSV, Parquet or
+TFRecord files and splits span N's rows (see `executor.py`).
 """
 
 from __future__ import annotations
@@ -31,23 +33,23 @@ def is_eval_row(row_id: str) -> bool:
 
 
 def span_range(span: int) -> range_config_pb2.RangeConfig:
-    """The RangeConfig that ingests span `span` (and, by our executor, the spans before it)."""
+    """The RangeConfig that ingests span `span` (and only it)."""
     return range_config_pb2.RangeConfig(
         static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
     )
 
 
-class SpanHistoryExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
+class SpanExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
     PARAMETERS = {
         **standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,
         executor.DATA_SPEC_KEY: ExecutionParameter(type=str),
     }
 
 
-class SpanHistoryExampleGen(FileBasedExampleGen):
-    """Ingests span N (and the spans before it) of a span-folder CSV data set."""
+class SpanExampleGen(FileBasedExampleGen):
+    """Ingests span N of a span-folder data set (CSV, Parquet or TFRecord files)."""
 
-    SPEC_CLASS = SpanHistoryExampleGenSpec
+    SPEC_CLASS = SpanExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
     def __init__(
@@ -64,7 +66,6 @@ class SpanHistoryExampleGen(FileBasedExampleGen):
         """
         split_config = example_gen_pb2.SplitConfig(
             splits=[
-                example_gen_pb2.SplitConfig.Split(name=executor.SPLIT_EARLIER, hash_buckets=1),
                 example_gen_pb2.SplitConfig.Split(
                     name=executor.SPLIT_TRAIN, hash_buckets=TRAIN_BUCKETS
                 ),
@@ -73,7 +74,7 @@ class SpanHistoryExampleGen(FileBasedExampleGen):
                 ),
             ]
         )
-        spec = SpanHistoryExampleGenSpec(
+        spec = SpanExampleGenSpec(
             input_base=input_base,
             input_config=example_gen_pb2.Input(
                 splits=[example_gen_pb2.Input.Split(name="span", pattern=SPAN_PATTERN)]

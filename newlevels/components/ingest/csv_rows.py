@@ -1,12 +1,14 @@
-"""Reading and checking span CSV files (pure Python, shared by the CLI and ExampleGen).
+"""Span folders and their files, and the CSV reader (pure Python, shared by the CLI and ExampleGen).
 
-Every problem is a `DataError` whose message names the file, line and column.
+A span folder may hold CSV, Parquet and TFRecord files (`rows.file_format`);
+`read_rows` reads any of them, CSV here and the others in `parquet_rows` and
+`tfrecord_rows`. Every problem is a `DataError` whose message names the file,
+the line (record, row) and the column.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import os
 import re
@@ -14,26 +16,14 @@ from collections.abc import Iterator
 
 import tensorflow as tf
 
+from newlevels.components.ingest import parquet_rows, tfrecord_rows
+from newlevels.components.ingest.rows import FORMATS_HELP, DataError, Row, file_format, label_value
 from newlevels.transforms.features import DataSpec
 
 SPAN_FOLDER = "span-{span}"
-#: ExampleGen's input pattern, relative to the data root.
-SPAN_PATTERN = "span-{SPAN}/*.csv"
-LABEL_VALUES = {"0": 0, "1": 1}
-
-
-class DataError(ValueError):
-    """The input data cannot be used as it is."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One checked row, and the line of its CSV file where it starts (0: not read from one)."""
-
-    row_id: str
-    tokens: dict[str, str]
-    label: int
-    line: int = 0
+#: ExampleGen's input pattern, relative to the data root: every file of span N's
+#: folder (the executor reads those `rows.file_format` knows and ignores the rest).
+SPAN_PATTERN = "span-{SPAN}/*"
 
 
 def span_dir(data_root: str, span: int) -> str:
@@ -49,29 +39,48 @@ def available_spans(data_root: str) -> list[int]:
 
 
 def span_files(data_root: str, span: int) -> list[str]:
-    """The CSV files of one span.
+    """The data files of one span (CSV, Parquet, TFRecord; other files are ignored).
 
     Raises:
-        DataError: if the span folder is missing or holds no CSV file.
+        DataError: if the span folder is missing or holds no data file.
     """
     folder = span_dir(data_root, span)
     if not tf.io.gfile.isdir(folder):
         spans = available_spans(data_root)
         raise DataError(f"span {span} does not exist: no folder {folder} (spans found: {spans})")
-    files = sorted(tf.io.gfile.glob(os.path.join(folder, "*.csv")))
+    return data_files(folder, tf.io.gfile.glob(os.path.join(folder, "*")))
+
+
+def data_files(folder: str, paths: list[str]) -> list[str]:
+    """The paths a reader takes, sorted.
+
+    Raises:
+        DataError: if there is none.
+    """
+    files = sorted(path for path in paths if file_format(path) is not None)
     if not files:
-        raise DataError(f"span folder {folder} holds no .csv file")
+        raise DataError(f"span folder {folder} holds no data file ({FORMATS_HELP})")
     return files
 
 
 def read_rows(path: str, spec: DataSpec) -> Iterator[Row]:
-    """Yields the checked rows of one CSV file (extra columns are ignored).
+    """Yields the checked rows of one CSV, Parquet or TFRecord file (extra columns are ignored).
 
     Raises:
-        DataError: on bytes that are not UTF-8, a missing column, a ragged row, or
-            a label that is not 0 or 1. Any token is accepted, the empty string and
-            tokens with commas, quotes or line breaks included.
+        DataError: naming the file, line (record, row) and column: a missing
+            column, a label that is not 0 or 1, a malformed file; for CSV also
+            bytes that are not UTF-8 and a ragged row. Any token is accepted, the
+            empty string and tokens with commas, quotes or line breaks included.
     """
+    kind = file_format(path)
+    if kind == "parquet":
+        return parquet_rows.read_rows(path, spec)
+    if kind == "tfrecord":
+        return tfrecord_rows.read_rows(path, spec)
+    return _read_csv(path, spec)
+
+
+def _read_csv(path: str, spec: DataSpec) -> Iterator[Row]:
     with tf.io.gfile.GFile(path, "rb") as handle:
         raw = handle.read()
     try:
@@ -101,13 +110,9 @@ def _checked_row(
 ) -> Row:
     if len(cells) != width:
         raise DataError(f"{path}:{line}: {len(cells)} fields, the header has {width}")
-    raw_label = cells[position[spec.label]].strip()
-    if raw_label not in LABEL_VALUES:
-        raise DataError(
-            f"{path}:{line}: label column {spec.label!r} holds {raw_label!r}; use 0 or 1"
-        )
+    label = label_value(cells[position[spec.label]], f"{path}:{line}", spec.label)
     tokens = {name: cells[position[name]] for name in spec.feature_names}
-    return Row(cells[position[spec.id_column]], tokens, LABEL_VALUES[raw_label], line)
+    return Row(cells[position[spec.id_column]], tokens, label, line)
 
 
 def check_span(data_root: str, span: int, spec: DataSpec) -> int:

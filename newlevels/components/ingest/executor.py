@@ -1,15 +1,16 @@
-"""ExampleGen executor: span N plus the spans before it, split for both Trainers.
+"""ExampleGen executor: span N's files only, split by a hash of the row id.
 
-Output splits:
-    earlier     every row of spans 1..N-1 (the full-retrain baseline trains on it)
-    span_train  span N's training rows (both Trainers)
-    span_eval   span N's evaluation rows (the Evaluator), picked by a hash of the id
+Output splits (both of span N; earlier spans live in their own Examples
+artifacts, resolved through MLMD, never read again):
+    span_train  the training rows (both Trainers)
+    span_eval   the evaluation rows (the Evaluator), picked by a hash of the id
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 import apache_beam as beam
@@ -19,16 +20,18 @@ from tfx.proto import example_gen_pb2
 from tfx.utils import proto_utils
 
 from newlevels.components.ingest import csv_rows
+from newlevels.components.ingest.rows import Row
 from newlevels.transforms.features import DataSpec
 
 DATA_SPEC_KEY = "data_spec"
-SPLIT_EARLIER = "earlier"
 SPLIT_TRAIN = "span_train"
 SPLIT_EVAL = "span_eval"
-SPLITS = (SPLIT_EARLIER, SPLIT_TRAIN, SPLIT_EVAL)
+SPLITS = (SPLIT_TRAIN, SPLIT_EVAL)
 
 
-def to_example(row: csv_rows.Row, spec: DataSpec) -> tf.train.Example:
+def to_example(row: Row, spec: DataSpec) -> tf.train.Example:
+    """The canonical example of a row, whatever file format it came from."""
+
     def text(value: str) -> tf.train.Feature:
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
 
@@ -43,14 +46,21 @@ def eval_bucket(row_id: str, buckets: int) -> int:
     return int(hashlib.sha256(row_id.encode("utf-8")).hexdigest()[:12], 16) % buckets
 
 
-def _read_span(path_and_span: tuple[str, int], spec: DataSpec):
-    path, span = path_and_span
-    for row in csv_rows.read_rows(path, spec):
-        yield span, row
+def resolved_files(exec_properties: dict[str, Any]) -> list[str]:
+    """The data files of the span the driver resolved (its `{SPAN}` filled in).
+
+    Raises:
+        DataError: if the span folder holds no data file.
+    """
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties["input_config"], input_config)
+    (split,) = input_config.splits
+    pattern = os.path.join(exec_properties["input_base"], split.pattern)
+    return csv_rows.data_files(os.path.dirname(pattern), tf.io.gfile.glob(pattern))
 
 
 class Executor(BaseExampleGenExecutor):
-    """Reads spans 1..N with `csv_rows` and partitions them into `SPLITS`."""
+    """Reads the resolved span's files with `csv_rows` and splits them into `SPLITS`."""
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802 (TFX API)
         raise NotImplementedError("this executor overrides GenerateExamplesByBeam")
@@ -59,28 +69,21 @@ class Executor(BaseExampleGenExecutor):
         self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
     ) -> dict[str, beam.pvalue.PCollection]:
         spec = DataSpec.from_dict(json.loads(exec_properties[DATA_SPEC_KEY]))
-        span = int(exec_properties["span"])
         output_config = example_gen_pb2.Output()
         proto_utils.json_to_proto(exec_properties["output_config"], output_config)
         buckets = {s.name: s.hash_buckets for s in output_config.split_config.splits}
         train_buckets, eval_buckets = buckets[SPLIT_TRAIN], buckets[SPLIT_EVAL]
-        root = exec_properties["input_base"]
-        inputs = [(path, k) for k in range(1, span + 1) for path in csv_rows.span_files(root, k)]
 
-        def partition(item: tuple[int, csv_rows.Row], _: int) -> int:
-            row_span, row = item
-            if row_span < span:
-                return 0
-            bucket = eval_bucket(row.row_id, train_buckets + eval_buckets)
-            return 1 if bucket < train_buckets else 2
+        def partition(row: Row, _: int) -> int:
+            return int(eval_bucket(row.row_id, train_buckets + eval_buckets) >= train_buckets)
 
         parts = (
             pipeline
-            | "SpanFiles" >> beam.Create(inputs)
-            | "ReadRows" >> beam.FlatMap(_read_span, spec)
+            | "SpanFiles" >> beam.Create(resolved_files(exec_properties))
+            | "ReadRows" >> beam.FlatMap(csv_rows.read_rows, spec)
             | "Partition" >> beam.Partition(partition, len(SPLITS))
         )
         return {
-            name: part | f"ToExample[{name}]" >> beam.Map(lambda item: to_example(item[1], spec))
+            name: part | f"ToExample[{name}]" >> beam.Map(to_example, spec)
             for name, part in zip(SPLITS, parts, strict=True)
         }

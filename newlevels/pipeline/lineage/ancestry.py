@@ -8,10 +8,12 @@ from typing import Any
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from newlevels.components.trainer.settings import Role
 from newlevels.pipeline import metadata
 from newlevels.pipeline.errors import ConfigError
 from newlevels.pipeline.lineage.records import ModelRecord
 
+FULL_ROLE = Role.FULL.value
 INPUT = metadata_store_pb2.Event.INPUT
 OUTPUT = metadata_store_pb2.Event.OUTPUT
 
@@ -28,10 +30,13 @@ class Step:
     """A model and what its Trainer read."""
 
     model: ModelRecord
-    examples: ArtifactRef | None  # ExampleGen output: spans 1..span
+    examples: ArtifactRef | None  # ExampleGen output: span N only
     transform_graph: ArtifactRef | None
     schema: ArtifactRef | None
     base_model: ArtifactRef | None
+    #: the spans the model trained on: span N for a candidate; 1..N for a full
+    #: retrain, which adds the earlier spans its transform graph records.
+    spans: list[int] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -60,12 +65,20 @@ def step(store: mlmd.MetadataStore, model: ModelRecord) -> Step:
     trainer_inputs = _inputs_of_producer(store, model.id)
     transformed = trainer_inputs.get("examples") or []
     transform_inputs = _inputs_of_producer(store, transformed[0].id) if transformed else {}
+    examples = _ref(transform_inputs.get("examples"))
+    graph = _ref(trainer_inputs.get("transform_graph"))
+    span = examples.span if examples else None
+    if model.role == FULL_ROLE and graph is not None and graph.span is not None:
+        spans = list(range(1, graph.span + 1))
+    else:
+        spans = [] if span is None else [span]
     return Step(
         model=model,
-        examples=_ref(transform_inputs.get("examples")),
-        transform_graph=_ref(trainer_inputs.get("transform_graph")),
+        examples=examples,
+        transform_graph=graph,
         schema=_ref(transform_inputs.get("schema")),
         base_model=_ref(trainer_inputs.get("base_model")),
+        spans=spans,
     )
 
 

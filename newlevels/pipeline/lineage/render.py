@@ -153,6 +153,12 @@ def mermaid(records: list[RunRecord]) -> str:
     return "\n".join(lines)
 
 
+def _spans(spans: list[int]) -> str:
+    if not spans:
+        return "span ?"
+    return f"span {spans[0]}" if len(spans) == 1 else f"spans {spans[0]}..{spans[-1]}"
+
+
 def ancestry_table(chain: list[Step]) -> str:
     lines = []
     for depth, step in enumerate(chain):
@@ -165,7 +171,7 @@ def ancestry_table(chain: list[Step]) -> str:
             + (f"extends model {m.parent_id}" if m.parent_id is not None else "first full model")
         )
         lines.append(
-            f"{'  ' * depth}  examples {ex.id if ex else '-'} (spans 1..{ex.span if ex else '?'}), "
+            f"{'  ' * depth}  examples {ex.id if ex else '-'} ({_spans(step.spans)}), "
             f"transform graph {step.transform_graph.id if step.transform_graph else '-'}, "
             f"schema {step.schema.id if step.schema else '-'}"
         )

@@ -1,0 +1,67 @@
+"""Which transform graph a run builds on: the latest one of this pipeline's Transform.
+
+The pipeline resolves it with TFX's LatestArtifactStrategy, one of the two
+strategies the Kubeflow v2 compiler compiles (with LatestBlessedModelStrategy).
+Locally, TFX scopes the query to this pipeline and this Transform node by their
+MLMD contexts. Compiled, the query names the artifact type only, so the executor
+also refuses a graph whose span history belongs to another pipeline. The CLI
+reads the same graph from MLMD before a run (`check_span_order`), so a span out
+of order is refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+from tfx.types import standard_artifacts
+
+from newlevels.components.transform import history
+
+GRAPH_KEY = "transform_graph"
+
+
+def base_graph_resolver(transform_id: str, resolver_id: str) -> tfx.dsl.Resolver:
+    """A Resolver whose `transform_graph` output is the latest graph of node `transform_id`."""
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        **{
+            GRAPH_KEY: tfx.dsl.Channel(
+                type=standard_artifacts.TransformGraph,
+                producer_component_id=transform_id,
+                output_key=GRAPH_KEY,
+            )
+        },
+    ).with_id(resolver_id)
+
+
+def latest_graph_uri(store: mlmd.MetadataStore, pipeline: str, transform_id: str) -> str | None:
+    """The URI of the graph the resolver would pick (the newest live one), or None."""
+    node = store.get_context_by_type_and_name("node", f"{pipeline}.{transform_id}")
+    graph_type = store.get_artifact_type(standard_artifacts.TransformGraph.TYPE_NAME)
+    if node is None or graph_type is None:
+        return None
+    live = [
+        artifact
+        for artifact in store.get_artifacts_by_context(node.id)
+        if artifact.type_id == graph_type.id and artifact.state == metadata_store_pb2.Artifact.LIVE
+    ]
+    return max(live, key=lambda artifact: artifact.id).uri if live else None
+
+
+def check_span_order(
+    store: mlmd.MetadataStore | None, pipeline: str, transform_id: str, span: int
+) -> None:
+    """Refuses a span whose earlier spans this pipeline has not all ingested.
+
+    Args:
+        store: the pipeline's MLMD store, or None before its first run.
+        pipeline: the pipeline name.
+        transform_id: the Transform node's id.
+        span: the span about to run.
+
+    Raises:
+        history.SpanHistoryError: naming the spans to run first.
+    """
+    uri = latest_graph_uri(store, pipeline, transform_id) if store is not None else None
+    history.earlier_entries(history.read_history(uri) if uri else None, span, pipeline)
