@@ -6,12 +6,15 @@ MLMD -> latest blessed model Resolver ------------+---+                    |    
                                                   +-> full-retrain Trainer-+-> BaselinePromotion
                                                                           -> baseline Pusher
 
-The parent is the latest *blessed* Model of any producer. A Model is blessed
-only on its way to being pushed: the Evaluator blesses a passing candidate (the
-Pusher then pushes it) and BaselinePromotion blesses a promoted full retrain
-(the baseline Pusher then pushes it). So "latest blessed" is "last pushed", a
-rejected candidate is never a parent, and the resolver stays the
-LatestBlessedModelStrategy that the Kubeflow v2 compiler supports.
+The parent is the latest *blessed* Model of this pipeline (`components/resolver`:
+only artifacts of the pipeline's own context count, so other pipelines sharing the
+MLMD store never give theirs). A Model is blessed only on its way to being
+pushed: the Evaluator blesses a passing candidate (the Pusher then pushes it)
+and BaselinePromotion blesses a promoted full retrain (the baseline Pusher then
+pushes it). So "latest blessed" is "last pushed", and a rejected candidate is
+never a parent. On Kubeflow the resolver is TFX's LatestBlessedModelStrategy
+(the only one the v2 compiler takes), its compiled query scoped by
+`kubeflow/compile.py`.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ from newlevels.components.evaluation.promotion import BaselinePromotion
 from newlevels.components.ingest import executor as ingest
 from newlevels.components.ingest.component import SpanHistoryExampleGen
 from newlevels.components.push.executor import AtomicPusherExecutor
+from newlevels.components.resolver.strategy import parent_resolver
 from newlevels.components.schema.component import FeatureSchemaGen
 from newlevels.components.trainer.executor import LineageTrainerExecutor, Properties
 from newlevels.components.trainer.run_fn import run_fn
 from newlevels.components.trainer.settings import Role
 from newlevels.pipeline import parameters
-from newlevels.pipeline.config import PIPELINE_NAME, RunConfig
+from newlevels.pipeline.config import RunConfig
 from newlevels.transforms.preprocessing import preprocessing_fn
 
 
@@ -102,11 +106,9 @@ def create_pipeline(
         disable_statistics=True,
         disable_analyzer_cache=True,
     )
-    parent = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id(NodeIds.PARENT_RESOLVER)
+    parent = parent_resolver(config.pipeline_name, kubeflow=runtime_parameters).with_id(
+        NodeIds.PARENT_RESOLVER
+    )
 
     def trainer(role: Role, train_splits: list[str], **inputs) -> tfx.components.Trainer:
         return tfx.components.Trainer(
@@ -152,7 +154,7 @@ def create_pipeline(
             full.outputs["model"], promotion.outputs["blessing"], config
         ).with_id(NodeIds.BASELINE_PUSHER)
     return tfx.dsl.Pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[
             example_gen,

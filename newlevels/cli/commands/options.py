@@ -15,12 +15,14 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from newlevels.cli.commands.store_options import add_pipeline_name
     from newlevels.components.trainer import families, optimizers
     from newlevels.components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from newlevels.components.trainer.distribution import FACTORIES
     from newlevels.components.trainer.strategies import INCREMENTAL
     from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
 
+    add_pipeline_name(parser)
     parser.add_argument(
         "--strategy", default="split", help=f"one of {', '.join(INCREMENTAL)} (default: split)"
     )
@@ -156,8 +158,16 @@ def training_options(args: argparse.Namespace):
     )
 
 
-def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
-    """Builds the RunConfig from parsed run options."""
+def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str, metadata=None):
+    """Builds the RunConfig from parsed run options.
+
+    Args:
+        args: the parsed run options.
+        data_root: the folder of span-N/ folders.
+        span: the span to run.
+        workdir: where the run writes.
+        metadata: the MLMD `StoreConfig` (None: SQLite under the workdir).
+    """
     from newlevels.components.trainer import families
     from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, GateConfig, RunConfig, merge_beam_args
     from newlevels.pipeline.errors import ConfigError
@@ -180,6 +190,8 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
         promote_baseline_on_reject=args.promote_baseline_on_reject,
         beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
+        pipeline_name=args.pipeline_name,
+        metadata=metadata,
     )
 
 
