@@ -83,7 +83,7 @@ def latest_blessed_model(
     models: Iterable[Artifact],
     blessings: Iterable[Artifact],
     pipeline_name: str,
-    require_property: bool = BLESSINGS_NAME_THEIR_PIPELINE,
+    require_property: bool | None = None,
 ) -> tuple[Artifact, Artifact] | None:
     """The newest model (highest id) with a blessing that allows it, and that blessing.
 
@@ -91,11 +91,13 @@ def latest_blessed_model(
         models: Model artifacts of the pipeline's context.
         blessings: ModelBlessing artifacts of the pipeline's context.
         pipeline_name: the pipeline resolving its parent.
-        require_property: see `allows_parent`.
+        require_property: see `allows_parent` (None: BLESSINGS_NAME_THEIR_PIPELINE).
 
     Returns:
         (model, blessing), or None when no model qualifies (a first run).
     """
+    if require_property is None:
+        require_property = BLESSINGS_NAME_THEIR_PIPELINE
     allowed: dict[int, Artifact] = {}
     for blessing in sorted(blessings, key=lambda b: b.id):
         if allows_parent(blessing, pipeline_name, require_property):

@@ -20,12 +20,11 @@ class PipelineBlessedModelStrategy(resolver.ResolverStrategy):
 
     Args:
         pipeline_name: the pipeline resolving its parent.
-        require_property: count only blessings naming the pipeline (`scope`).
+        require_property: count only blessings naming the pipeline (None:
+            `scope.BLESSINGS_NAME_THEIR_PIPELINE`).
     """
 
-    def __init__(
-        self, pipeline_name: str, require_property: bool = scope.BLESSINGS_NAME_THEIR_PIPELINE
-    ) -> None:
+    def __init__(self, pipeline_name: str, require_property: bool | None = None) -> None:
         self._pipeline_name = scope.check_pipeline_name(pipeline_name)
         self._require_property = require_property
 
