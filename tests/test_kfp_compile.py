@@ -16,7 +16,9 @@ from tfx.proto import range_config_pb2
 
 from newlevels import cli
 from newlevels.cli.commands import kfp
+from newlevels.components.resolver.strategy import PipelineBlessedModelStrategy
 from newlevels.components.trainer.settings import TrainerSettings, TrainingOptions
+from newlevels.kubeflow.compile import compile_job
 from newlevels.pipeline import parameters
 from newlevels.pipeline.pipeline import NodeIds, create_pipeline
 
@@ -134,12 +136,42 @@ def test_parent_resolver_compiles_to_two_metadata_queries(spec):
     blessing = query(BLESSING_RESOLVER, "model_blessing")
     assert 'schema_title="tfx.ModelBlessing"' in blessing
     assert "metadata.blessed.number_value=1" in blessing
+    # Scoped to the pipeline: another pipeline's (or a stock Evaluator's) blessing
+    # in the same store never names this pipeline.
+    assert blessing.endswith(' AND metadata.newlevels_pipeline.string_value="newlevels"')
     model = query(MODEL_RESOLVER, "model")
     assert 'schema_title="tfx.Model"' in model and "current_model_id" in model
     chained = spec.root.dag.tasks[MODEL_RESOLVER].inputs.artifacts["input"]
     assert chained.task_output_artifact.producer_task == BLESSING_RESOLVER
     base_model = spec.root.dag.tasks[NodeIds.INCREMENTAL_TRAINER].inputs.artifacts["base_model"]
     assert base_model.task_output_artifact.producer_task == MODEL_RESOLVER
+
+
+def test_the_pipeline_name_names_the_compiled_pipeline_and_scopes_its_parent(tmp_path):
+    args = cli.build_parser().parse_args(
+        ["kfp", "values", *RUN_OPTIONS, "--pipeline-name", "team-a"]
+    )
+    job = compile_job(kfp.kfp_config(args), IMAGE)
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "team-a"
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    filters = [
+        query["filter"]
+        for executor in executors.values()
+        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()
+    ]
+    scoped = [f for f in filters if 'newlevels_pipeline.string_value="team-a"' in f]
+    assert len(scoped) == 1 and 'schema_title="tfx.ModelBlessing"' in scoped[0]
+
+
+def test_the_local_resolver_is_scoped_to_the_pipeline_name():
+    args = cli.build_parser().parse_args(
+        ["kfp", "values", *RUN_OPTIONS, "--pipeline-name", "team-a"]
+    )
+    pipeline = create_pipeline(kfp.kfp_config(args))
+    (resolver,) = [c for c in pipeline.components if c.id == NodeIds.PARENT_RESOLVER]
+    assert resolver.exec_properties["resolver_class"] is PipelineBlessedModelStrategy
+    assert resolver.exec_properties["resolver_config"] == {"pipeline_name": "team-a"}
+    assert pipeline.pipeline_info.pipeline_name == "team-a"
 
 
 def test_beam_args_reach_every_beam_powered_component(spec):

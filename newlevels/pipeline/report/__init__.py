@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -33,13 +34,18 @@ class Report:
     drawn: dict[str, figures.Drawn]
 
 
-def write_report(workdir: str, span: int) -> Report:
+def write_report(workdir: str, span: int, summary: Mapping | None = None) -> Report:
     """Draws the figures of span `span`'s run under `workdir` and writes the page.
+
+    Args:
+        workdir: the run's workdir (the report goes under it).
+        span: the run's span.
+        summary: the run's summary (None: `runs/span-N/summary.json` of the workdir).
 
     Raises:
         ReportInputError: if the run's summary or data root is missing.
     """
-    run = inputs.load_run(workdir, span)
+    run = inputs.load_run(workdir, span, summary)
     folder = os.path.join(inputs.run_dir(workdir, span), REPORT_DIR)
     os.makedirs(folder, exist_ok=True)
     drawn: dict[str, figures.Drawn] = {}
