@@ -7,11 +7,13 @@ filled with the artifacts and contexts TFX would write.
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
-from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_artifacts
 
 from newlevels import cli
@@ -22,7 +24,7 @@ from newlevels.components.resolver.strategy import (
     PipelineBlessedModelStrategy,
 )
 from newlevels.pipeline import lease, metadata, store
-from tests import servers
+from tests import mlmd_records, servers
 
 WRONG = "wrong-Password-51c0"
 
@@ -67,7 +69,7 @@ def test_a_wrong_password_is_one_line_naming_the_store_and_no_password(
 
 def test_a_store_without_the_pipeline_says_which_it_holds(server_store, monkeypatch, capsys):
     server, where, mlmd_store = server_store
-    Store(mlmd_store).pipeline(f"held-{server.scheme}")
+    mlmd_records.Records(mlmd_store).pipeline(f"held-{server.scheme}")
     monkeypatch.setenv(store.PASSWORD_ENV, server.password)
     assert cli.main(["lineage", "--metadata", where.label, "--pipeline-name", "team-z"]) == 2
     err = capsys.readouterr().err
@@ -139,43 +141,6 @@ def test_a_held_lease_beats_while_the_run_lasts_and_is_closed_after(server_store
         assert ticket.name == "beat#2"
 
 
-class Store:
-    """Writes contexts and artifacts the way TFX attributes them to a pipeline."""
-
-    def __init__(self, mlmd_store):
-        self.mlmd = mlmd_store
-        self.pipeline_type = mlmd_store.put_context_type(
-            metadata_store_pb2.ContextType(name="pipeline")
-        )
-        self.types = {
-            name: mlmd_store.put_artifact_type(metadata_store_pb2.ArtifactType(name=name))
-            for name in ("Model", "ModelBlessing")
-        }
-
-    def pipeline(self, name: str) -> int:
-        context = metadata_store_pb2.Context(type_id=self.pipeline_type, name=name)
-        return self.mlmd.put_contexts([context])[0]
-
-    def put(self, context_id: int, type_name: str, **properties) -> metadata_store_pb2.Artifact:
-        artifact = metadata_store_pb2.Artifact(type_id=self.types[type_name], uri=f"/{type_name}")
-        for key, value in properties.items():
-            if isinstance(value, int):
-                artifact.custom_properties[key].int_value = value
-            else:
-                artifact.custom_properties[key].string_value = value
-        [artifact.id] = self.mlmd.put_artifacts([artifact])
-        attribution = metadata_store_pb2.Attribution(artifact_id=artifact.id, context_id=context_id)
-        self.mlmd.put_attributions_and_associations([attribution], [])
-        return artifact
-
-    def push(self, context_id: int, pipeline_name: str | None) -> metadata_store_pb2.Artifact:
-        """A model and the blessing its push read (naming `pipeline_name`, if given)."""
-        model = self.put(context_id, "Model")
-        named = {} if pipeline_name is None else {scope.PIPELINE_PROPERTY: pipeline_name}
-        self.put(context_id, "ModelBlessing", blessed=1, current_model_id=model.id, **named)
-        return model
-
-
 def resolved(mlmd_store, pipeline_name: str, require_property: bool) -> int | None:
     """The model id TFX's resolver step gets from our strategy, on the pipeline's channels."""
 
@@ -198,7 +163,7 @@ def resolved(mlmd_store, pipeline_name: str, require_property: bool) -> int | No
 
 def test_each_pipeline_resolves_only_the_models_its_own_pushes_blessed(mysql_store, monkeypatch):
     _, mlmd_store = mysql_store
-    build = Store(mlmd_store)
+    build = mlmd_records.Records(mlmd_store)
     team_a, team_b, plain = (build.pipeline(n) for n in ("team-a", "team-b", "plain-tfx"))
     a_pushed = build.push(team_a, "team-a")
     b_pushed = build.push(team_b, "team-b")
@@ -225,3 +190,42 @@ def test_each_pipeline_resolves_only_the_models_its_own_pushes_blessed(mysql_sto
         for name in ("team-a", "team-b", "plain-tfx", "team-c"):
             found = metadata.last_pushed_model(mlmd_store, name)
             assert (found.id if found else None) == resolved(mlmd_store, name, None), (name, switch)
+
+
+RACER = """
+import os, sys, time
+from newlevels.pipeline import metadata, store
+folder, me, count, urls = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+open(os.path.join(folder, me), "w").close()
+while len(os.listdir(folder)) < count:  # every racer is ready: connect at once
+    time.sleep(0.005)
+for url in urls:
+    try:
+        metadata.connect(store.resolve(url, None, None, None))
+        print("ok")
+    except Exception as error:
+        print(str(error).splitlines()[0])
+"""
+
+
+def test_runs_starting_together_on_an_empty_database_all_connect(
+    mysql_server, postgresql_server, tmp_path
+):
+    """MLMD creates its tables on first use; concurrent first users collide there."""
+    urls = [
+        mysql_server.url(servers.fresh_database_name("first")),
+        postgresql_server.url(servers.fresh_database_name("first")),
+    ]
+    env = {**os.environ, store.PASSWORD_ENV: mysql_server.password}
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(tmp_path), str(n), "3", *urls],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    outcomes = [racer.communicate(timeout=600)[0].split("\n")[:2] for racer in racers]
+    assert outcomes == [["ok", "ok"]] * 3

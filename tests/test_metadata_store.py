@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from newlevels import cli
+from newlevels.cli.commands import options
 from newlevels.components.resolver import scope
-from newlevels.pipeline import store
+from newlevels.pipeline import lease, metadata, preflight, store
+from newlevels.pipeline.data.toy import write_toy
 from newlevels.pipeline.errors import ConfigError
 from newlevels.pipeline.local_runner import RedactingFormatter
+from tests import mlmd_records
 
 SECRET = "unit-Secret-9f2c71"
 NO_ENV: dict[str, str] = {}
@@ -164,3 +168,87 @@ def test_pipeline_names_kubeflow_or_a_filter_would_refuse_are_refused(name, tmp_
     assert cli.main([*argv, "--pipeline-name", name]) == 2
     assert capsys.readouterr().err.startswith("newlevels: error: --pipeline-name")
     assert not (tmp_path / "w").exists()
+
+
+def test_the_demo_refuses_a_store_already_holding_its_pipeline(tmp_path, capsys):
+    path = tmp_path / "team.sqlite"
+    mlmd_records.store_with_a_run_of(path, "newlevels")
+    demo = tmp_path / "demo"
+    assert cli.main(["demo", "--workdir", str(demo), "--metadata", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} already holds runs of pipeline 'newlevels'" in err and "--pipeline-name" in err
+    assert not demo.exists()
+
+
+def test_a_report_of_a_span_the_store_never_ran_names_what_it_holds(tmp_path, capsys):
+    path = tmp_path / "team.sqlite"
+    mlmd_records.store_with_a_run_of(path, "movies")
+    argv = ["report", "--workdir", str(tmp_path / "w"), "--span", "4", "--metadata", str(path)]
+    assert cli.main([*argv, "--pipeline-name", "movies"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no run of span 4 of pipeline 'movies' (spans run: none)" in err
+    assert (
+        cli.main(
+            [
+                "report",
+                "--workdir",
+                str(tmp_path),
+                "--span",
+                "1",
+                "--metadata",
+                str(tmp_path / "no.sqlite"),
+            ]
+        )
+        == 2
+    )
+    assert f"no MLMD store at {tmp_path / 'no.sqlite'}" in capsys.readouterr().err
+
+
+TOY_COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
+
+
+def toy_run(tmp_path, *extra: str) -> list[str]:
+    data = tmp_path / "data"
+    if not data.exists():
+        write_toy(str(data))
+    argv = ["run", "--data", str(data), "--span", "1", "--workdir", str(tmp_path / "w")]
+    return [*argv, *TOY_COLUMNS, *extra]
+
+
+def test_a_run_is_refused_while_another_machine_holds_its_pipeline(tmp_path, capsys):
+    path = tmp_path / "team.sqlite"
+    mlmd_store = metadata.connect(store.sqlite_store(str(path)))
+    now = time.time()
+    lease.acquire(mlmd_store, "movies", lease.Holder("builder-7", 4242, 3, "/srv/w", now - 9, now))
+    assert cli.main(toy_run(tmp_path, "--metadata", str(path), "--pipeline-name", "movies")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pipeline 'movies' is already running against" in err
+    assert "span 3 on host builder-7, pid 4242" in err
+    assert not (tmp_path / "w" / "runs").exists() and metadata.all_runs(mlmd_store, "movies") == []
+
+
+def test_the_preflight_never_takes_another_pipelines_blessed_model(tmp_path, capsys):
+    path = tmp_path / "team.sqlite"
+    records = mlmd_records.Records(metadata.connect(store.sqlite_store(str(path))))
+    # A plain TFX pipeline's Evaluator blessed a model (no newlevels files at its URI).
+    records.push(records.pipeline("plain-tfx"), None)
+    args = cli.build_parser().parse_args(toy_run(tmp_path, "--pipeline-name", "movies"))
+    where = store.sqlite_store(str(path))
+    config = options.run_config(args, args.data, 1, args.workdir, where)
+    assert preflight.check_parent(config) is None, "a first run of 'movies'"
+
+
+@pytest.mark.parametrize("error", [ConfigError, RuntimeError])
+def test_the_cli_error_line_never_shows_a_password_in_use(error, monkeypatch, capsys):
+    from newlevels.cli.commands import lineage
+
+    store.remember_secret(SECRET)
+
+    def fail(args):
+        raise error(f"the driver said: password={SECRET}")
+
+    monkeypatch.setattr(lineage, "execute", fail)
+    assert cli.main(["lineage", "--store", "any.sqlite"]) in (1, 2)
+    err = capsys.readouterr().err
+    assert SECRET not in err and f"password={store.REDACTED}" in err

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 
 import ml_metadata as mlmd
@@ -50,11 +51,17 @@ def connect(where: store.StoreConfig, read_only: bool = False) -> mlmd.MetadataS
         config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
     elif path is not None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with _native_errors() as logged:
-        try:
-            return mlmd.MetadataStore(config)
-        except Exception as error:  # noqa: BLE001 (MLMD raises bare RuntimeErrors)
-            failure = error
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        with _native_errors() as logged:
+            try:
+                return mlmd.MetadataStore(config)
+            except Exception as error:  # noqa: BLE001 (MLMD raises bare RuntimeErrors)
+                failure = error
+        # Runs starting together on an empty database race to create MLMD's
+        # tables; MLMD asks the loser to connect again, and the tables are there then.
+        if attempt == CONNECT_ATTEMPTS or not _SCHEMA_RACE.search(str(failure)):
+            break
+        time.sleep(0.5 * attempt)
     reason = str(failure).replace("Error when executing query: ", "").split(" query:")[0]
     reason = re.sub(r":? errno: , error:\s*$", "", reason)
     # MLMD's exception is often empty ("errno: , error: "); its C++ log says why.
@@ -62,6 +69,10 @@ def connect(where: store.StoreConfig, read_only: bool = False) -> mlmd.MetadataS
     raise ConfigError(store.redact(f"{where.label} is not a readable MLMD store ({reason})"))
 
 
+CONNECT_ATTEMPTS = 5
+#: MLMD's errors when another connection is creating its tables at the same moment
+#: (MySQL: "a subset of tables ... concurrent connection"; PostgreSQL: a duplicate key).
+_SCHEMA_RACE = re.compile(r"concurrent connection|already exists|duplicate key", re.IGNORECASE)
 #: a glog line: severity, date, time, thread, file:line] message.
 _GLOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ [^]]+\] (.*)$")
 

@@ -28,12 +28,18 @@ def run_of_span(mlmd_store: mlmd.MetadataStore, pipeline_name: str, span: int):
         ReportInputError: the store holds no such run (naming the spans it holds).
     """
     runs = metadata.all_runs(mlmd_store, pipeline_name)
-    spans = [metadata.custom_value(r.nodes[NodeIds.EXAMPLE_GEN].execution, "span") for r in runs]
+    spans = [
+        metadata.custom_value(run.nodes[NodeIds.EXAMPLE_GEN].execution, "span")
+        if NodeIds.EXAMPLE_GEN in run.nodes
+        else None
+        for run in runs
+    ]
     found = [run for run, ran in zip(runs, spans, strict=True) if ran == span]
     if not found:
+        ran = sorted({s for s in spans if s is not None})
         raise ReportInputError(
             f"the MLMD store holds no run of span {span} of pipeline {pipeline_name!r} "
-            f"(spans run: {sorted(set(spans)) or 'none'})"
+            f"(spans run: {', '.join(map(str, ran)) or 'none'})"
         )
     return found[-1]
 
