@@ -95,8 +95,8 @@ def test_a_second_run_is_refused_naming_the_run_holding_the_pipeline(server_stor
     lease.acquire(mlmd_store, "team-b", lease.Holder.this_process(1, "/here"))
 
 
-def test_two_runs_that_read_the_same_ticket_cannot_both_take_the_next(mysql_store, monkeypatch):
-    _, mlmd_store = mysql_store
+def test_two_runs_that_read_the_same_ticket_cannot_both_take_the_next(server_store, monkeypatch):
+    _, _, mlmd_store = server_store
     # Both runs read "no ticket yet"; the first creates ticket 1 ...
     lease.acquire(mlmd_store, "race", other_machine())
     # ... and the second, still believing there is none, tries to create it too.

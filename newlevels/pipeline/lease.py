@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import ml_metadata as mlmd
 from ml_metadata import errors as mlmd_errors
@@ -73,12 +73,8 @@ class Holder:
 
     @classmethod
     def from_context(cls, context: metadata_store_pb2.Context) -> Holder:
-        def value(key: str):
-            return metadata.custom_value(context, key)  # type: ignore[arg-type]
-
-        return cls(
-            **{field.name: value(field.name) for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        )
+        fields = dataclasses.fields(cls)
+        return cls(**{f.name: metadata.custom_value(context, f.name) for f in fields})
 
     def to_context(self, context: metadata_store_pb2.Context) -> None:
         for field in dataclasses.fields(self):
@@ -112,11 +108,11 @@ class Holder:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it exists, under another user
     return True
 
 
@@ -156,6 +152,13 @@ def acquire(
     label: str = "the MLMD store",
 ) -> metadata_store_pb2.Context:
     """Takes the pipeline's next ticket.
+
+    Args:
+        mlmd_store: the store.
+        pipeline_name: the pipeline whose lease it is.
+        holder: who takes it.
+        stale_seconds: a ticket not refreshed for this long is free.
+        label: the store as messages name it.
 
     Returns:
         The ticket (an MLMD context) now held by `holder`.
@@ -209,14 +212,23 @@ def held(
     span: int,
     workdir: str,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
-    connect: Callable[[store.StoreConfig], mlmd.MetadataStore] = metadata.connect,
 ) -> Iterator[metadata_store_pb2.Context]:
     """Holds the pipeline's lease for the duration of the block.
+
+    Args:
+        where: the MLMD store the run writes to.
+        pipeline_name: the pipeline the run belongs to.
+        span: the span it runs (shown to a refused run).
+        workdir: its workdir (shown to a refused run).
+        heartbeat_seconds: how often the ticket is refreshed.
+
+    Yields:
+        The ticket held.
 
     Raises:
         PipelineBusyError: another run of the pipeline holds it.
     """
-    mlmd_store = connect(where)
+    mlmd_store = metadata.connect(where)
     ticket = acquire(
         mlmd_store, pipeline_name, Holder.this_process(span, workdir), label=where.label
     )

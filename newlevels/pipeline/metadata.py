@@ -186,8 +186,8 @@ def _node_id(store: mlmd.MetadataStore, execution: Execution) -> str:
     return str(execution.id)
 
 
-def custom_value(artifact: Artifact | None, key: str):
-    """An artifact's custom property as a plain Python value (None if absent)."""
+def custom_value(artifact: Artifact | Execution | metadata_store_pb2.Context | None, key: str):
+    """A record's custom property as a plain Python value (None if absent)."""
     if artifact is None or key not in artifact.custom_properties:
         return None
     value = artifact.custom_properties[key]
