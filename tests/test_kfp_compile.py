@@ -11,6 +11,7 @@ import tensorflow_model_analysis as tfma
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.dsl.components.common import resolver as tfx_resolver
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
 from tfx.proto import range_config_pb2
 
@@ -169,8 +170,9 @@ def test_the_local_resolver_is_scoped_to_the_pipeline_name():
     )
     pipeline = create_pipeline(kfp.kfp_config(args))
     (resolver,) = [c for c in pipeline.components if c.id == NodeIds.PARENT_RESOLVER]
-    assert resolver.exec_properties["resolver_class"] is PipelineBlessedModelStrategy
-    assert resolver.exec_properties["resolver_config"] == {"pipeline_name": "team-a"}
+    properties = resolver.exec_properties
+    assert properties[tfx_resolver.RESOLVER_STRATEGY_CLASS] is PipelineBlessedModelStrategy
+    assert properties[tfx_resolver.RESOLVER_CONFIG] == {"pipeline_name": "team-a"}
     assert pipeline.pipeline_info.pipeline_name == "team-a"
 
 
