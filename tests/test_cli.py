@@ -42,7 +42,17 @@ def test_every_command_is_registered_with_help(capsys):
         cli.main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("run", "data", "demo", "lineage", "reproduce-seed", "report", "kfp"):
+    for name in (
+        "run",
+        "data",
+        "demo",
+        "lineage",
+        "reproduce-seed",
+        "report",
+        "kfp",
+        "delta",
+        "index",
+    ):
         assert name in out
 
 

@@ -155,6 +155,14 @@ def test_every_strategy_exports_the_same_embeddings_layout(exports):
             assert layout == reference, (family, strategy)
 
 
+def test_the_push_guard_finds_every_served_table_of_every_family_and_strategy(exports):
+    from newlevels.components.certificate import served_tables_differ
+
+    for (family, strategy), found in exports.items():
+        embeddings = artifacts.read_embeddings(found.uri)
+        assert served_tables_differ(found.uri, embeddings) is None, (family, strategy)
+
+
 def test_every_exported_model_serves_its_exported_rows(exports):
     rows = raw_rows()
     examples = checks.to_examples(rows, SPEC)

@@ -17,8 +17,11 @@ from tfx.proto import range_config_pb2
 
 from newlevels import cli
 from newlevels.cli.commands import kfp
+from newlevels.components.evaluation.eval_config import gate_of
 from newlevels.components.resolver.strategy import PipelineBlessedModelStrategy
+from newlevels.components.trainer.executor import Properties
 from newlevels.components.trainer.settings import TrainerSettings, TrainingOptions
+from newlevels.contracts import gate as gates
 from newlevels.kubeflow.compile import compile_job
 from newlevels.pipeline import parameters
 from newlevels.pipeline.pipeline import NodeIds, create_pipeline
@@ -61,6 +64,8 @@ RUN_OPTIONS = [
     "constrained",
     "--min-auc",
     "0.6",
+    "--tolerance",
+    "0.015",
     "--beam-arg=--runner=DataflowRunner",
     "--beam-arg=--direct_num_workers=4",
     *MF_OPTIONS,
@@ -116,7 +121,9 @@ def test_every_component_compiles_into_the_strict_pipeline_spec(compiled, spec):
         NodeIds.INCREMENTAL_TRAINER,
         NodeIds.FULL_TRAINER,
         NodeIds.EVALUATOR,
+        NodeIds.DECISION,
         NodeIds.PUSHER,
+        NodeIds.BASELINE_PUSHER,
     } <= components
     assert set(spec.root.dag.tasks) == {*components, BLESSING_RESOLVER, MODEL_RESOLVER}
     assert spec.pipeline_info.name == "newlevels"
@@ -203,6 +210,8 @@ def test_runtime_parameters_are_pipeline_inputs_wired_to_whole_properties(compil
         parameters.INCREMENTAL_TRAINER_CONFIG
     )
     assert wired(NodeIds.EVALUATOR, "eval_config") == parameters.EVAL_CONFIG
+    assert wired(NodeIds.DECISION, "eval_config") == parameters.EVAL_CONFIG
+    assert wired(NodeIds.DECISION, "policy") == parameters.DECISION_POLICY
     assert wired(NodeIds.FULL_TRAINER, "custom_config") == ""
 
     assert defaults[parameters.DATA_ROOT] == f"{ROOT}/data"
@@ -221,15 +230,107 @@ def test_runtime_parameters_are_pipeline_inputs_wired_to_whole_properties(compil
         json.loads(full_config.runtime_value.constant.string_value)
     )
     assert full.strategy == "full" and full.options == MF_TRAINING
-    gate = json_format.Parse(defaults[parameters.EVAL_CONFIG], tfma.EvalConfig())
-    threshold = gate.metrics_specs[0].metrics[2].per_slice_thresholds[0].threshold
-    assert threshold.value_threshold.lower_bound.value == pytest.approx(0.6)
-    assert [list(s.feature_keys) for s in gate.slicing_specs] == [
+    config = json_format.Parse(defaults[parameters.EVAL_CONFIG], tfma.EvalConfig())
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [
         [],
-        ["new_level"],
-        ["new_level_userId"],
-        ["new_level_movieId"],
+        ["level_cohort"],
+        ["level_cohort_userId"],
+        ["level_cohort_movieId"],
     ]
+    assert defaults[parameters.DECISION_POLICY] == gates.EXTEND_OR_REBASE
+
+
+def test_the_compiled_gate_holds_each_threshold_on_its_cohort_slice(spec):
+    default = spec.root.input_definitions.parameters[parameters.EVAL_CONFIG].default_value
+    config = json_format.Parse(default.string_value, tfma.EvalConfig())
+    (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
+    found = {
+        (dict(t.slicing_specs[0].feature_values).get("level_cohort", "overall"), kind): bound
+        for t in auc.per_slice_thresholds
+        for kind, bound in (
+            ("floor", t.threshold.value_threshold.lower_bound.value),
+            ("change", t.threshold.change_threshold.absolute.value),
+        )
+        if t.threshold.HasField(f"{'value' if kind == 'floor' else 'change'}_threshold")
+    }
+    assert found == {
+        ("overall", "floor"): pytest.approx(0.6),
+        ("overall", "change"): pytest.approx(-0.015),
+        ("new", "change"): pytest.approx(-0.015),
+        ("old", "change"): pytest.approx(-gates.Gate().staleness_budget),
+    }
+    assert gate_of(config, gates.EXTEND_OR_REBASE) == gates.Gate(min_auc=0.6, tolerance=0.015)
+
+
+#: the steps that run only when the candidate added a level (inside the Cond).
+CONDITIONAL = (
+    NodeIds.FULL_TRAINER,
+    NodeIds.EVALUATOR,
+    NodeIds.DECISION,
+    NodeIds.PUSHER,
+    NodeIds.BASELINE_PUSHER,
+)
+
+
+def test_only_the_conditional_steps_trigger_on_the_candidates_new_levels(spec):
+    for name, task in spec.root.dag.tasks.items():
+        condition = task.trigger_policy.condition
+        if name not in CONDITIONAL:
+            assert condition == "", name
+            continue
+        prefix = "(inputs.artifacts['"
+        assert condition.startswith(prefix), name
+        key = condition[len(prefix) : condition.index("']")]
+        assert condition.endswith(f"metadata['{Properties.NEW_LEVELS}'] > 0.0)"), name
+        source = task.inputs.artifacts[key].task_output_artifact
+        assert (source.producer_task, source.output_artifact_key) == (
+            NodeIds.INCREMENTAL_TRAINER,
+            "model",
+        ), name
+
+
+def task_values(spec, task: str, run_values: dict[str, str]) -> dict[str, str]:
+    """The parameter values a task's executor gets for a run, as the KFP launcher fills them."""
+    values = {}
+    for name, value in spec.root.dag.tasks[task].inputs.parameters.items():
+        if value.component_input_parameter:
+            values[name] = run_values[value.component_input_parameter]
+        else:
+            values[name] = value.runtime_value.constant.string_value
+    return values
+
+
+def test_a_per_run_gate_reaches_both_the_evaluator_and_the_decision(spec, capsys):
+    per_run = [
+        "--min-auc",
+        "0.7",
+        "--max-auc-drop",
+        "0.03",
+        "--staleness-budget",
+        "0.08",
+        "--policy",
+        "extend-only",
+    ]
+    options = [o for o in RUN_OPTIONS if o not in ("--min-auc", "0.6", "--tolerance", "0.015")]
+    capsys.readouterr()
+    assert cli.main(["kfp", "values", *options, *per_run]) == 0
+    run_values = json.loads(capsys.readouterr().out)
+    expected = gates.Gate(
+        min_auc=0.7, tolerance=0.03, staleness_budget=0.08, policy=gates.EXTEND_ONLY
+    )
+    evaluator = task_values(spec, NodeIds.EVALUATOR, run_values)
+    decision = task_values(spec, NodeIds.DECISION, run_values)
+    assert evaluator["eval_config"] == decision["eval_config"]
+    evaluator_config = json_format.Parse(evaluator["eval_config"], tfma.EvalConfig())
+    assert gate_of(evaluator_config, gates.EXTEND_ONLY) == expected
+    assert gate_of(decision["eval_config"], decision["policy"]) == expected
+    # Nothing of the gate is a compile-time constant of the Decision.
+    constants = {
+        k
+        for k, v in spec.root.dag.tasks[NodeIds.DECISION].inputs.parameters.items()
+        if not v.component_input_parameter
+    }
+    assert constants == {"pipeline_name"}
 
 
 def test_compiled_spec_holds_no_local_machine_path(compiled, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
@@ -85,8 +86,10 @@ def test_lineage_fields_match_mlmd(rejected_history, capsys):
             row["span"]
             == run.nodes[NodeIds.EXAMPLE_GEN].output("examples").custom_properties["span"].int_value
         )
-        blessing = run.nodes[NodeIds.EVALUATOR].output("blessing")
+        blessing = run.nodes[NodeIds.DECISION].output("candidate_blessing")
         assert row["blessed"] == (blessing.custom_properties["blessed"].int_value == 1)
+        assert row["decision"] == summary["decision"] == ("hold" if row["span"] == 2 else "extend")
+        assert row["decision_reasons"] == summary["decision_reasons"]
         pushed = run.nodes[NodeIds.PUSHER].output("pushed_model")
         assert row["pushed"] == (pushed.custom_properties["pushed"].int_value == 1)
         assert row["pushed_path"] == summary["pushed_path"]
@@ -137,13 +140,36 @@ def test_graphs_draw_the_extends_edge(rejected_history, capsys):
     assert table[-1] == f"next run of newlevels extends model {child} (the last it pushed)"
 
 
-def test_promoted_baseline_becomes_the_next_parent(tmp_path):
+def test_a_rebase_serves_the_full_retrain_records_how_far_old_rows_moved_and_is_the_next_parent(
+    tmp_path, capsys
+):
     data, workdir = str(tmp_path / "data"), str(tmp_path / "work")
     write_toy(data, boundaries=THREE_SPANS)
-    run(data, workdir, 1)
-    # A candidate can never beat the baseline by 0.5 AUC: rejected, baseline promoted.
+    first = run(data, workdir, 1)
+    # A candidate can never beat the baseline by 0.5 AUC: rejected, the full retrain served
+    # (--promote-baseline-on-reject: the old name of the default policy, extend-or-rebase).
     second = run(data, workdir, 2, "--max-auc-drop", "-0.5", "--promote-baseline-on-reject")
     assert not second["blessed"] and second["pushed"] and second["pushed_model"] == "baseline"
+    assert second["decision"] == "rebase"
+    assert second["decision_reasons"][-1].startswith("rebase: the candidate fails overall")
+    parent = artifacts.read_embeddings(first["model_uri"]).features["level"]
+    full = artifacts.read_embeddings(second["baseline_model_uri"]).features["level"]
+    row_of = {token: i for i, token in enumerate(full.vocabulary)}
+    deltas = np.abs(
+        np.stack(
+            [full.weights[row_of[t]] - parent.weights[i] for i, t in enumerate(parent.vocabulary)]
+        )
+    )
+    moved = second["rebase_movement"]["level"]
+    assert (moved["tokens"], moved["missing"]) == (len(parent.vocabulary), 0)
+    assert moved["max_abs"] == float(deltas.max()) > 0.0
+    assert moved["mean_abs"] == pytest.approx(float(deltas.mean()))
+    assert cli.main(["lineage", "--workdir", workdir, "--format", "dot"]) == 0
+    dot = capsys.readouterr().out
+    parent_id = lineage_json(capsys, workdir, "--format", "json")[0]["candidate"]["id"]
+    rows = lineage_json(capsys, workdir, "--format", "json")
+    assert rows[1]["decision"] == "rebase" and rows[1]["rebased_from"] == parent_id
+    assert f'm{parent_id} -> m{rows[1]["baseline"]["id"]} [label="rebase' in dot
     third = run(data, workdir, 3)
     assert third["parent_model_uri"] == second["baseline_model_uri"]
     assert third["features"]["level"] == {"old_levels": 80, "new_levels": 20, "vocab_size": 100}

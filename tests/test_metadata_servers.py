@@ -17,7 +17,6 @@ import pytest
 from tfx.types import standard_artifacts
 
 from newlevels import cli
-from newlevels.components.resolver import scope
 from newlevels.components.resolver.strategy import (
     MODEL,
     MODEL_BLESSING,
@@ -141,7 +140,7 @@ def test_a_held_lease_beats_while_the_run_lasts_and_is_closed_after(server_store
         assert ticket.name == "beat#2"
 
 
-def resolved(mlmd_store, pipeline_name: str, require_property: bool) -> int | None:
+def resolved(mlmd_store, pipeline_name: str) -> int | None:
     """The model id TFX's resolver step gets from our strategy, on the pipeline's channels."""
 
     def channel(type_name, artifact_class):
@@ -156,40 +155,40 @@ def resolved(mlmd_store, pipeline_name: str, require_property: bool) -> int | No
         MODEL: channel("Model", standard_artifacts.Model),
         MODEL_BLESSING: channel("ModelBlessing", standard_artifacts.ModelBlessing),
     }
-    strategy = PipelineBlessedModelStrategy(pipeline_name, require_property=require_property)
-    models = strategy.resolve_artifacts(mlmd_store, inputs)[MODEL]
-    return models[0].id if models else None
+    models = PipelineBlessedModelStrategy(pipeline_name).resolve_artifacts(mlmd_store, inputs)
+    return models[MODEL][0].id if models[MODEL] else None
 
 
-def test_each_pipeline_resolves_only_the_models_its_own_pushes_blessed(mysql_store, monkeypatch):
+def test_each_pipeline_resolves_only_the_models_its_own_pushes_blessed(mysql_store):
     _, mlmd_store = mysql_store
     build = mlmd_records.Records(mlmd_store)
-    team_a, team_b, plain = (build.pipeline(n) for n in ("team-a", "team-b", "plain-tfx"))
+    team_a, team_b, plain, old = (
+        build.pipeline(n) for n in ("team-a", "team-b", "plain-tfx", "old-line")
+    )
     a_pushed = build.push(team_a, "team-a")
     b_pushed = build.push(team_b, "team-b")
-    # Newer blessed models that are not this pipeline's pushes: a plain TFX
-    # pipeline's Evaluator, the stock Evaluator inside team-a, and a blessing
-    # naming another pipeline.
-    plain_model = build.push(plain, None)
-    stock_in_a = build.push(team_a, None)
-    misnamed_in_a = build.push(team_a, "team-b")
-    unblessed = build.put(team_a, "Model")
-    build.put(team_a, "ModelBlessing", blessed=0, current_model_id=unblessed.id)
+    # Newer blessed models that are not team-a's pushes: a plain TFX pipeline's
+    # Evaluator, a blessing naming another pipeline, and a span the Decision held
+    # (its blessing says 0) while the stock Evaluator in team-a blessed it.
+    build.push(plain, None)
+    build.push(team_a, "team-b")
+    held = build.put(team_a, "Model")
+    build.put(
+        team_a, "ModelBlessing", blessed=0, current_model_id=held.id, newlevels_pipeline="team-a"
+    )
+    build.put(team_a, "ModelBlessing", blessed=1, current_model_id=held.id)
+    # A pipeline recorded before the Decision: its blessings name no pipeline.
+    build.push(old, None)
+    old_last = build.push(old, None)
 
-    # Naming the pipeline on its blessings is required: only the pushes count.
-    assert resolved(mlmd_store, "team-a", True) == a_pushed.id
-    assert resolved(mlmd_store, "team-b", True) == b_pushed.id
-    assert resolved(mlmd_store, "team-c", True) is None
-    # Until the blessings carry the name, the pipeline's context alone scopes it.
-    assert resolved(mlmd_store, "team-a", False) == misnamed_in_a.id
-    assert resolved(mlmd_store, "plain-tfx", False) == plain_model.id
-    assert stock_in_a.id < misnamed_in_a.id
-    # The preflight and `newlevels lineage` read the resolver's parent, by the same switch.
-    for switch in (True, False):
-        monkeypatch.setattr(scope, "BLESSINGS_NAME_THEIR_PIPELINE", switch)
-        for name in ("team-a", "team-b", "plain-tfx", "team-c"):
-            found = metadata.last_pushed_model(mlmd_store, name)
-            assert (found.id if found else None) == resolved(mlmd_store, name, None), (name, switch)
+    assert resolved(mlmd_store, "team-a") == a_pushed.id
+    assert resolved(mlmd_store, "team-b") == b_pushed.id
+    assert resolved(mlmd_store, "old-line") == old_last.id
+    assert resolved(mlmd_store, "team-c") is None
+    # The preflight and `newlevels lineage` read the resolver's parent.
+    for name in ("team-a", "team-b", "old-line", "plain-tfx", "team-c"):
+        found = metadata.last_pushed_model(mlmd_store, name)
+        assert (found.id if found else None) == resolved(mlmd_store, name), name
 
 
 RACER = """

@@ -78,7 +78,8 @@ def test_mf_summary_slices_by_user_and_item_and_states_old_rows_are_the_parents(
     for feature in SPEC.feature_names:
         for model in ("candidate", "baseline"):
             sliced = second["metrics_by_feature"][model][feature]
-            examples = sliced["new_level_rows"]["examples"] + sliced["old_level_rows"]["examples"]
+            cohorts = ("new_level_rows", "unseen_level_rows", "old_level_rows")
+            examples = sum(sliced[c]["examples"] or 0 for c in cohorts)
             assert examples == candidate["overall"]["examples"]
         new_rows.append(second["metrics_by_feature"]["candidate"][feature]["new_level_rows"])
     assert all(0.0 < s["auc"] < 1.0 for s in new_rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
@@ -18,6 +17,7 @@ from newlevels.components.trainer.settings import Role, TrainerSettings
 from newlevels.components.trainer.strategies import get_strategy
 from newlevels.components.trainer.tables import build_tables
 from newlevels.components.trainer.train import TrainedModel
+from newlevels.contracts import signatures
 from newlevels.pipeline import predictions
 from tests.test_export_shapes import raw_rows
 from tests.test_strategies import NEW, OLD, SPEC, build, level_diffs, mixed_batches
@@ -70,15 +70,42 @@ def test_a_split_child_predicts_its_parents_probabilities_bit_for_bit_on_old_row
     assert moved["rows"] == len(only_old) and moved["max_abs"] > 0.0
 
 
-def test_slice_features_flag_new_levels_per_feature_and_overall(models):
-    rows = every_pair()
+#: a token of each feature that no model saw (served through the OOV row).
+UNSEEN = {"item": "an item never seen", "user": "a user never seen"}
+
+
+def cohort(tokens: dict[str, str], features) -> str:
+    """The cohort `contracts.signatures` defines: new, else unseen, else old."""
+    if any(tokens[n] in NEW[n] for n in features):
+        return signatures.NEW
+    if any(tokens[n] == UNSEEN[n] for n in features):
+        return signatures.UNSEEN
+    return signatures.OLD
+
+
+def test_slice_features_mark_each_rows_cohort_per_feature_and_overall(models):
+    items = [*OLD["item"], *NEW["item"], UNSEEN["item"]]
+    users = [*OLD["user"], *NEW["user"], UNSEEN["user"]]
+    rows = [
+        Row(f"r{k}", {"item": item, "user": user}, k % 2)
+        for k, (item, user) in enumerate(itertools.product(items, users))
+    ]
     loaded = tf.saved_model.load(os.path.join(models["split"], artifacts.SERVING_DIR))
-    flags = loaded.signatures[export.SLICE_SIGNATURE](
+    flags = loaded.signatures[signatures.SLICE_SIGNATURE](
         examples=predictions.serialized_examples(rows)
     )
-    assert set(flags) == set(export.slice_keys(SPEC.feature_names))
+    assert set(flags) == set(signatures.slice_keys(SPEC.feature_names))
+
+    def served(key: str) -> list:
+        values = flags[key].numpy()[:, 0].tolist()
+        return [v.decode() if isinstance(v, bytes) else v for v in values]
+
     for name in SPEC.feature_names:
         expected = [int(r.tokens[name] in NEW[name]) for r in rows]
-        np.testing.assert_array_equal(flags[export.new_level_key(name)].numpy()[:, 0], expected)
+        assert served(signatures.new_level_key(name)) == expected
+        assert served(signatures.cohort_key(name)) == [cohort(r.tokens, [name]) for r in rows]
     any_new = [int(any(r.tokens[n] in NEW[n] for n in NEW)) for r in rows]
-    np.testing.assert_array_equal(flags[export.NEW_LEVEL_KEY].numpy()[:, 0], any_new)
+    assert served(signatures.NEW_LEVEL_KEY) == any_new
+    cohorts = [cohort(r.tokens, SPEC.feature_names) for r in rows]
+    assert served(signatures.COHORT_KEY) == cohorts
+    assert set(cohorts) == set(signatures.COHORTS)

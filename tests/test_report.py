@@ -63,15 +63,20 @@ def test_wider_rows_use_one_stated_pca_for_every_model(tmp_path):
 
 def test_probability_histograms_count_each_slice(tmp_path):
     predictions = Predictions(
-        probability=np.array([0.1, 0.7, 0.9, 0.4]),
-        label=np.array([0, 1, 1, 0]),
-        new_level=np.array([True, False, True, True]),
+        probability=np.array([0.1, 0.7, 0.9, 0.4, 0.3]),
+        label=np.array([0, 1, 1, 0, 1]),
+        new_level=np.array([True, False, True, True, False]),
+        cohort=np.array(["new", "old", "new", "new", "unseen"]),
     )
     path = tmp_path / "p.png"
-    drawn = figures.plot_probabilities(
-        str(path), predictions, ["overall", "new_level_rows", "old_level_rows"]
-    )
-    assert drawn.counts == {"overall": 4, "new_level_rows": 3, "old_level_rows": 1}
+    names = ["overall", "new_level_rows", "unseen_level_rows", "old_level_rows"]
+    drawn = figures.plot_probabilities(str(path), predictions, names)
+    assert drawn.counts == {
+        "overall": 5,
+        "new_level_rows": 3,
+        "unseen_level_rows": 1,
+        "old_level_rows": 1,
+    }
     assert_png(path)
 
 
@@ -79,7 +84,7 @@ def test_page_embeds_the_figures_and_the_gate_table(tmp_path):
     figure = tmp_path / "p.png"
     figures.plot_probabilities(
         str(figure),
-        Predictions(np.array([0.2]), np.array([1]), np.array([True])),
+        Predictions(np.array([0.2]), np.array([1]), np.array([True]), np.array(["new"])),
         ["overall"],
     )
     slices = {"auc": 0.8123, "accuracy": 0.7, "examples": 10}

@@ -66,9 +66,14 @@ def sdist_seconds() -> float:
 
 
 def run_spans(
-    workdir: str, spans: tuple[int, ...] = (1, 2), data: str | None = None
+    workdir: str,
+    spans: tuple[int, ...] = (1, 2),
+    data: str | None = None,
+    run_args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Runs each span of `data` (MovieLens, written under `workdir` when None).
+
+    `run_args` are passed to every `newlevels run` (e.g. `--model mf`).
 
     Returns:
         {"runs": {span: wall, peak RSS and component seconds}, "summaries": their folder}.
@@ -85,9 +90,8 @@ def run_spans(
     runs = {}
     for span in spans:
         log_path = os.path.join(workdir, f"bench-span-{span}.log")
-        command = newlevels_command(
-            "run", "--data", data, "--span", str(span), "--workdir", os.path.join(workdir, "work")
-        )
+        where = ("--data", data, "--span", str(span), "--workdir", os.path.join(workdir, "work"))
+        command = newlevels_command("run", *where, *run_args)
         wall, rss, code = timed_process(command, log_path)
         if code:
             raise common.BenchError(f"span {span} run failed ({code}): see {log_path}")

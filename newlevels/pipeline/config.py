@@ -11,9 +11,10 @@ from newlevels.components.resolver.scope import (
     check_pipeline_name,
 )
 from newlevels.components.trainer import families
-from newlevels.components.trainer.export import slice_keys
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.components.trainer.strategies import INCREMENTAL, UnknownStrategyError
+from newlevels.contracts.gate import Gate
+from newlevels.contracts.signatures import slice_keys
 from newlevels.pipeline import store
 from newlevels.pipeline.errors import ConfigError
 from newlevels.transforms.features import DataSpec
@@ -36,20 +37,6 @@ DEFAULT_LABEL = "liked"
 DEFAULT_ID = "id"
 
 
-@dataclasses.dataclass(frozen=True)
-class GateConfig:
-    """When the Evaluator blesses the incremental candidate.
-
-    Attributes:
-        min_auc: the candidate's overall AUC must be at least this.
-        max_auc_drop: the candidate's overall AUC may be lower than the full
-            retrain's by at most this much.
-    """
-
-    min_auc: float = 0.55
-    max_auc_drop: float = 0.02
-
-
 def beam_flag(arg: str) -> str:
     """The flag name of a Beam argument: `--runner=X` and `--runner` give `--runner`."""
     return arg.split("=", 1)[0]
@@ -69,7 +56,7 @@ def check_reserved_columns(spec: DataSpec, family: families.ModelFamily) -> None
     """Refuses a column named like a key the pipeline writes itself.
 
     Reserved: the transform's row-id passthrough (`_row_id`), the Evaluator's
-    slice flags (`new_level`, `new_level_<feature>`), the model family's own
+    slice keys (`new_level`, `level_cohort` and their `_<feature>` forms), the model family's own
     tables and shared weights (`<feature>_bias`, `global_bias` for mf) and, for
     a categorical column, the transform's label key (`label`; the label column
     itself may be called that).
@@ -109,10 +96,7 @@ class RunConfig:
         data_spec: the columns.
         strategy: the incremental Trainer's embedding strategy.
         options: the training options both Trainers get.
-        gate: when the candidate is blessed.
-        promote_baseline_on_reject: push the full retrain when the candidate is
-            rejected (and the baseline reaches gate.min_auc); the next run then
-            extends it.
+        gate: the decision's policy and budgets (extend, rebase or hold).
         beam_args: Beam options of ExampleGen, Transform and the Evaluator.
         pipeline_name: the pipeline's name in MLMD (and on Kubeflow): runs of one
             name form one line of models; a parent is only ever taken from it.
@@ -125,8 +109,7 @@ class RunConfig:
     data_spec: DataSpec
     strategy: str = "split"
     options: TrainingOptions = TrainingOptions()
-    gate: GateConfig = GateConfig()
-    promote_baseline_on_reject: bool = False
+    gate: Gate = Gate()
     beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS
     pipeline_name: str = PIPELINE_NAME
     metadata: store.StoreConfig | None = None

@@ -7,6 +7,9 @@ from newlevels.components.trainer.artifacts import ParentModelError
 from newlevels.components.trainer.distribution import UnknownDistributionError
 from newlevels.components.trainer.settings import TrainingOptionsError
 from newlevels.components.trainer.strategies import UnknownStrategyError
+from newlevels.contracts.gate import GateError
+from newlevels.delta.format import DeltaError
+from newlevels.transforms.vocabularies import TransformOutputError
 
 
 class ConfigError(ValueError):
@@ -30,6 +33,9 @@ USER_ERRORS = (
     ConfigError,
     ReportInputError,
     TrainingOptionsError,
+    DeltaError,
+    TransformOutputError,
+    GateError,
 )
 
 

@@ -9,8 +9,10 @@ inside a value. So a per-run value is exposed as the property that holds it:
     range_config                ExampleGen `range_config` (a RangeConfig as JSON: the span)
     incremental_trainer_config  incremental Trainer `custom_config` (TrainerSettings as
                                 JSON: strategy, epochs, distribution, ...)
-    eval_config                 Evaluator `eval_config` (a tfma.EvalConfig as JSON: the
-                                gate's min AUC and max AUC drop)
+    eval_config                 Evaluator and Decision `eval_config` (a tfma.EvalConfig as
+                                JSON: the gate's floor, tolerance and staleness budget,
+                                as TFMA thresholds; the Decision reads the same value)
+    decision_policy             Decision `policy` (extend-or-rebase or extend-only)
 
 `parameter_values` computes every value for a RunConfig, so the compile
 defaults and the values a user passes per run come from the same code.
@@ -25,16 +27,17 @@ from typing import Any
 from google.protobuf import json_format
 from tfx import v1 as tfx
 
+from newlevels.components.evaluation.eval_config import eval_config
 from newlevels.components.ingest.component import span_range
 from newlevels.components.trainer.settings import Role
 from newlevels.pipeline.config import RunConfig
-from newlevels.pipeline.evaluation import eval_config
 
 DATA_ROOT = "data_root"
 RANGE_CONFIG = "range_config"
 INCREMENTAL_TRAINER_CONFIG = "incremental_trainer_config"
 EVAL_CONFIG = "eval_config"
-NAMES = (DATA_ROOT, RANGE_CONFIG, INCREMENTAL_TRAINER_CONFIG, EVAL_CONFIG)
+DECISION_POLICY = "decision_policy"
+NAMES = (DATA_ROOT, RANGE_CONFIG, INCREMENTAL_TRAINER_CONFIG, EVAL_CONFIG, DECISION_POLICY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +52,14 @@ class RunValues:
     range_config: Any
     incremental_trainer_config: Any
     eval_config: Any
+    decision_policy: Any
+
+    @property
+    def decision_eval_config(self) -> Any:
+        """The eval_config as the Decision takes it: the same RuntimeParameter, or JSON."""
+        if isinstance(self.eval_config, tfx.dsl.experimental.RuntimeParameter):
+            return self.eval_config
+        return json_format.MessageToJson(self.eval_config, sort_keys=True, indent=None)
 
 
 def plain_values(config: RunConfig) -> RunValues:
@@ -60,6 +71,7 @@ def plain_values(config: RunConfig) -> RunValues:
         eval_config=eval_config(
             config.data_spec.label, config.gate, config.data_spec.feature_names
         ),
+        decision_policy=config.gate.policy,
     )
 
 
@@ -73,7 +85,8 @@ def parameter_values(config: RunConfig) -> dict[str, str]:
         DATA_ROOT: values.data_root,
         RANGE_CONFIG: json_format.MessageToJson(values.range_config, sort_keys=True, indent=None),
         INCREMENTAL_TRAINER_CONFIG: json.dumps(values.incremental_trainer_config, sort_keys=True),
-        EVAL_CONFIG: json_format.MessageToJson(values.eval_config, sort_keys=True, indent=None),
+        EVAL_CONFIG: values.decision_eval_config,
+        DECISION_POLICY: values.decision_policy,
     }
 
 

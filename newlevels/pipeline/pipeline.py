@@ -1,20 +1,21 @@
 """`create_pipeline`: the one pipeline definition, used locally and on Kubeflow.
 
-span N CSV -> SpanHistoryExampleGen -> Transform -+-> incremental Trainer -+-> Evaluator -> Pusher
-FeatureSchemaGen ------------------------^        |   ^ base_model         |       |
-MLMD -> latest blessed model Resolver ------------+---+                    |       v
-                                                  +-> full-retrain Trainer-+-> BaselinePromotion
-                                                                          -> baseline Pusher
+span N CSV -> SpanHistoryExampleGen -> Transform -+-> incremental Trainer -+-> Evaluator -+
+FeatureSchemaGen ------------------------^        |   ^ base_model         |              v
+MLMD -> latest blessed model Resolver ------------+---+--(parent)----------+------> Decision
+                                                  +-> full-retrain Trainer-+       |      |
+                                                          Pusher (candidate) <-----+      |
+                                                          baseline Pusher (full) <--------+
 
-The parent is the latest *blessed* Model of this pipeline (`components/resolver`:
-only artifacts of the pipeline's own context count, so other pipelines sharing the
-MLMD store never give theirs). A Model is blessed only on its way to being
-pushed: the Evaluator blesses a passing candidate (the Pusher then pushes it)
-and BaselinePromotion blesses a promoted full retrain (the baseline Pusher then
-pushes it). So "latest blessed" is "last pushed", and a rejected candidate is
-never a parent. On Kubeflow the resolver is TFX's LatestBlessedModelStrategy
-(the only one the v2 compiler takes), its compiled query scoped by
-`kubeflow/compile.py`.
+The parent is the latest *blessed* Model of this pipeline. The Decision blesses
+exactly the model it serves (the candidate on `extend`, the full retrain on
+`rebase`, neither on `hold`), and the Pushers push on its blessings. So "latest
+blessed by this pipeline's Decision" is "last pushed": the resolver
+(`components/resolver`) counts only the pipeline's own artifacts and, among its
+ModelBlessings, only those naming the pipeline in `newlevels_pipeline` (the
+Evaluator's own blessing never does; other pipelines sharing the MLMD store name
+theirs). On Kubeflow the resolver is TFX's LatestBlessedModelStrategy (the only
+one the v2 compiler takes), its compiled query scoped by `kubeflow/compile.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import transform_pb2
 
-from newlevels.components.evaluation.promotion import BaselinePromotion
+from newlevels.components.evaluation.decision import Decision
 from newlevels.components.ingest import executor as ingest
 from newlevels.components.ingest.component import SpanHistoryExampleGen
 from newlevels.components.push.executor import AtomicPusherExecutor
@@ -51,6 +52,8 @@ class NodeIds:
     FULL_TRAINER = "full_retrain_trainer"
     EVALUATOR = "Evaluator"
     PUSHER = "Pusher"
+    DECISION = "Decision"
+    #: the node that preceded the Decision (stores written before it: lineage reads both).
     PROMOTION = "BaselinePromotion"
     BASELINE_PUSHER = "baseline_pusher"
 
@@ -142,16 +145,20 @@ def create_pipeline(
             eval_config=values.eval_config,
             example_splits=[ingest.SPLIT_EVAL],
         )
-        pusher = _pusher(incremental.outputs["model"], evaluator.outputs["blessing"], config)
-        promotion = BaselinePromotion(
+        decision = Decision(
             evaluation=evaluator.outputs["evaluation"],
-            candidate_blessing=evaluator.outputs["blessing"],
-            baseline_model=full.outputs["model"],
-            promote_on_reject=int(config.promote_baseline_on_reject),
-            min_auc=config.gate.min_auc,
-        ).with_id(NodeIds.PROMOTION)
+            candidate=incremental.outputs["model"],
+            baseline=full.outputs["model"],
+            parent=parent.outputs["model"],
+            eval_config=values.decision_eval_config,
+            policy=values.decision_policy,
+            pipeline_name=config.pipeline_name,
+        ).with_id(NodeIds.DECISION)
+        pusher = _pusher(
+            incremental.outputs["model"], decision.outputs["candidate_blessing"], config
+        ).with_id(NodeIds.PUSHER)
         baseline_pusher = _pusher(
-            full.outputs["model"], promotion.outputs["blessing"], config
+            full.outputs["model"], decision.outputs["baseline_blessing"], config
         ).with_id(NodeIds.BASELINE_PUSHER)
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
@@ -164,8 +171,8 @@ def create_pipeline(
             incremental,
             full,
             evaluator,
+            decision,
             pusher,
-            promotion,
             baseline_pusher,
         ],
         enable_cache=False,

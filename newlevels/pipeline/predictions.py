@@ -16,7 +16,14 @@ import tensorflow as tf
 from newlevels.components.ingest import csv_rows
 from newlevels.components.ingest.component import is_eval_row
 from newlevels.components.trainer import artifacts
-from newlevels.components.trainer.export import NEW_LEVEL_KEY, PREDICTION_KEY, SLICE_SIGNATURE
+from newlevels.contracts.signatures import (
+    COHORT_KEY,
+    NEW,
+    NEW_LEVEL_KEY,
+    OLD,
+    PREDICTION_KEY,
+    SLICE_SIGNATURE,
+)
 from newlevels.transforms.features import DataSpec
 
 
@@ -27,6 +34,7 @@ class Predictions:
     probability: np.ndarray
     label: np.ndarray
     new_level: np.ndarray  # bool: the row holds a level this model added
+    cohort: np.ndarray  # str: the row's cohort (`contracts.signatures.COHORTS`)
 
 
 def span_eval_rows(data_root: str, span: int, spec: DataSpec) -> list[csv_rows.Row]:
@@ -56,11 +64,17 @@ def predict(model_uri: str, rows: list[csv_rows.Row]) -> Predictions:
     loaded = tf.saved_model.load(os.path.join(model_uri, artifacts.SERVING_DIR))
     examples = serialized_examples(rows)
     probability = loaded.signatures["serving_default"](examples=examples)[PREDICTION_KEY]
-    flags = loaded.signatures[SLICE_SIGNATURE](examples=examples)[NEW_LEVEL_KEY]
+    sliced = loaded.signatures[SLICE_SIGNATURE](examples=examples)
+    new_level = np.reshape(sliced[NEW_LEVEL_KEY].numpy(), [-1]).astype(bool)
+    if COHORT_KEY in sliced:
+        cohort = np.array([c.decode() for c in np.reshape(sliced[COHORT_KEY].numpy(), [-1])])
+    else:  # a model exported before cohorts: its non-new rows, unseen or not
+        cohort = np.where(new_level, NEW, OLD)
     return Predictions(
         probability=np.reshape(probability.numpy(), [-1]),
         label=np.array([row.label for row in rows], np.int64),
-        new_level=np.reshape(flags.numpy(), [-1]).astype(bool),
+        new_level=new_level,
+        cohort=cohort,
     )
 
 

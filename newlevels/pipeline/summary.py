@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from newlevels.components.certificate import movement
 from newlevels.components.evaluation.metrics import (
     BASELINE,
     CANDIDATE,
@@ -20,8 +21,10 @@ from newlevels.components.evaluation.metrics import (
     read_slice_metrics,
 )
 from newlevels.components.trainer import artifacts
+from newlevels.contracts.gate import OLD_ROWS
 from newlevels.pipeline import metadata, predictions
 from newlevels.pipeline.config import RunConfig
+from newlevels.pipeline.lineage.records import run_record
 from newlevels.pipeline.pipeline import NodeIds
 
 SUMMARY_FILE = "summary.json"
@@ -32,16 +35,16 @@ def old_rows_max_abs_change(model_uri: str, parent_uri: str) -> dict[str, float]
 
     Rows are matched by token, never by index.
     """
-    child = artifacts.read_embeddings(model_uri).features
-    parent = artifacts.read_embeddings(parent_uri).features
-    changes = {}
-    for name, old in parent.items():
-        new = child[name]
-        row_of = {token: i for i, token in enumerate(new.vocabulary)}
-        rows = np.array([row_of[token] for token in old.vocabulary], dtype=np.int64)
-        delta = np.abs(new.weights[rows] - old.weights) if len(rows) else np.zeros(1)
-        changes[name] = float(max(delta.max(initial=0.0), np.abs(new.oov - old.oov).max()))
-    return changes
+    child = artifacts.read_embeddings(model_uri)
+    parent = artifacts.read_embeddings(parent_uri)
+    moved = movement(parent, child)
+    return {
+        name: max(
+            moved[name]["max_abs"],
+            float(np.abs(child.features[name].oov - old.oov).max()),
+        )
+        for name, old in parent.features.items()
+    }
 
 
 def _old_rows_change(model_uri: str, parent_uri: str | None) -> dict[str, float] | None:
@@ -63,17 +66,10 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
     trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
     full = run.nodes.get(NodeIds.FULL_TRAINER)
     evaluator = run.nodes.get(NodeIds.EVALUATOR)
-    pushes = [
-        node.output("pushed_model")
-        for node_id in (NodeIds.PUSHER, NodeIds.BASELINE_PUSHER)
-        if (node := run.nodes.get(node_id)) is not None
-    ]
-    pushed_model = next((a for a in pushes if metadata.custom_value(a, "pushed")), None)
+    record = run_record(run)
     model = trainer.output("model")
-    manifest = artifacts.read_embeddings(model.uri).manifest
-    blessing = evaluator.output("blessing") if evaluator else None
-    pushed = pushed_model is not None
-    promoted = pushed and pushed_model is not pushes[0]
+    embeddings = artifacts.read_embeddings(model.uri)
+    manifest = embeddings.manifest
     evaluation = evaluator.output("evaluation") if evaluator else None
     return {
         "span": config.span,
@@ -87,22 +83,23 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "rows_total": manifest["rows_total"],
         "epochs": manifest.get("epochs"),
         "metrics": read_slice_metrics(evaluation.uri if evaluation else None),
-        "blessed": bool(metadata.custom_value(blessing, "blessed")),
-        "pushed": pushed,
-        "pushed_path": metadata.custom_value(pushed_model, "pushed_destination")
-        if pushed
-        else None,
+        "blessed": record.blessed,
+        "pushed": record.pushed,
+        "pushed_path": record.pushed_path,
         "model_uri": model.uri,
         "parent_model_uri": manifest["parent_model_uri"],
         "seconds": {node_id: round(node.seconds, 2) for node_id, node in run.nodes.items()},
         # Additions beyond the contract's minimum:
         "run_id": run.run_id,
-        "pushed_model": ("baseline" if promoted else "candidate") if pushed else None,
+        "pushed_model": record.pushed_model,
         "model_id": model.id,
         "baseline_model_uri": full.output("model").uri if full else None,
         "new_levels": sum(counts["new_levels"] for counts in manifest["features"].values()),
         "data_root": config.data_root,
-        "gate": {"min_auc": config.gate.min_auc, "max_auc_drop": config.gate.max_auc_drop},
+        "gate": config.gate.to_dict(),
+        "decision": record.decision,
+        "decision_reasons": record.decision_reasons,
+        "rebase_movement": record.rebase_movement,
         "old_rows_max_abs_change": _old_rows_change(model.uri, manifest["parent_model_uri"]),
         "frozen_rows": {
             name: 1 + counts["old_levels"] if manifest["parent_model_uri"] else 0
@@ -119,10 +116,7 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "old_level_rows_prediction_change": _old_rows_predictions(
             config, model.uri, manifest["parent_model_uri"], evaluation is not None
         ),
-        "shared_weights": {
-            name: float(value)
-            for name, value in artifacts.read_embeddings(model.uri).shared.items()
-        },
+        "shared_weights": {name: float(value) for name, value in embeddings.shared.items()},
     }
 
 
@@ -166,21 +160,27 @@ def format_summary(summary: dict[str, Any]) -> str:
             else []
         ),
         "",
-        f"{'AUC':<16}{'candidate':>10}{'baseline':>10}{'rows':>7}",
+        f"{'AUC':<18}{'candidate':>10}{'baseline':>10}{'rows':>7}",
     ]
+    # A first model has no parent: no level of it is old, so no "old" row is shown.
+    shown = [name for name in SLICES if parent or name != OLD_ROWS]
     metrics = summary["metrics"]
-    for name in SLICES:
+    for name in shown:
         cand, base = metrics[CANDIDATE][name], metrics[BASELINE][name]
         rows = "-" if cand["examples"] is None else str(cand["examples"])
-        lines.append(f"{name:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+        lines.append(f"{name:<18}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
     by_feature = summary.get("metrics_by_feature", {})
     for feature in by_feature.get(CANDIDATE, {}):
-        for name in FEATURE_SLICES:
+        for name in (n for n in FEATURE_SLICES if n in shown):
             cand = by_feature[CANDIDATE][feature][name]
             base = by_feature[BASELINE][feature][name]
             rows = "-" if cand["examples"] is None else str(cand["examples"])
             label = f"{name.split('_')[0]} {feature}"
-            lines.append(f"{label:<16}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+            lines.append(f"{label:<18}{_fmt(cand['auc']):>10}{_fmt(base['auc']):>10}{rows:>7}")
+    lines.append(
+        "(unseen: rows holding a level the candidate lacks, served through its OOV row"
+        + ("; old: rows whose every level its parent knew)" if parent else ")")
+    )
     change = summary.get("old_level_rows_prediction_change")
     if change is not None:
         lines.append(
@@ -191,8 +191,21 @@ def format_summary(summary: dict[str, Any]) -> str:
     gate = summary["gate"]
     lines += [
         "",
-        f"gate: AUC >= {gate['min_auc']} and at most {gate['max_auc_drop']} below the full retrain"
-        f" -> {'BLESSED' if summary['blessed'] else 'REJECTED'}",
+        f"gate: policy {gate['policy']}, AUC >= {gate['min_auc']}, tolerance {gate['tolerance']}"
+        f", staleness budget {gate['staleness_budget']}",
+        *(f"  {reason}" for reason in summary["decision_reasons"]),
+        f"decision: {str(summary['decision']).upper()}",
+        *(
+            [
+                "rebase: the parent's rows moved in the full retrain (by token): "
+                + "; ".join(
+                    f"{name} max {m['max_abs']:.4f} mean {m['mean_abs']:.4f}"
+                    for name, m in summary["rebase_movement"].items()
+                )
+            ]
+            if summary.get("rebase_movement")
+            else []
+        ),
         "pushed: "
         + (
             f"{summary['pushed_path']} (the {summary['pushed_model']})"

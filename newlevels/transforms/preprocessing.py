@@ -10,14 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import tensorflow as tf
-import tensorflow_transform as tft
 
 from newlevels.transforms.features import DataSpec
-
-LABEL_KEY = "label"
-#: the row id, passed through so the Trainer can sample replay rows by its hash.
-ROW_ID_KEY = "_row_id"
-VOCABULARY_FORMAT = "tfrecord_gzip"
+from newlevels.transforms.vocabularies import LABEL_KEY, ROW_ID_KEY, categorical_vocabularies
 
 
 def transformed_label_key() -> str:
@@ -37,17 +32,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
         as int64 under `label` and the row id under `_row_id`.
     """
     spec = DataSpec.from_dict(custom_config["data_spec"])
-    outputs: dict[str, tf.Tensor] = {}
-    for feature in spec.categorical:
-        tokens = tf.reshape(inputs[feature.name], [-1])
-        # num_oov_buckets is the model's concern: its vocabulary keeps a
-        # dedicated OOV row (see components/trainer/levels.py).
-        # tfrecord_gzip keeps every token: the text format drops empty tokens
-        # and tokens holding a line break.
-        tft.vocabulary(
-            tokens, vocab_filename=feature.vocabulary_name, file_format=VOCABULARY_FORMAT
-        )
-        outputs[feature.name] = tokens
+    outputs = categorical_vocabularies(inputs, spec.categorical)
     outputs[LABEL_KEY] = tf.reshape(tf.cast(inputs[spec.label], tf.int64), [-1])
     outputs[ROW_ID_KEY] = tf.reshape(inputs[spec.id_column], [-1])
     return outputs

@@ -6,6 +6,17 @@ A command module defines `NAME`, `HELP`, `add_arguments(parser)` and
 
 from __future__ import annotations
 
-from newlevels.cli.commands import bench, data, demo, kfp, lineage, report, reproduce_seed, run
+from newlevels.cli.commands import (
+    bench,
+    data,
+    delta,
+    demo,
+    index,
+    kfp,
+    lineage,
+    report,
+    reproduce_seed,
+    run,
+)
 
-COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench)
+COMMANDS = (run, data, demo, lineage, reproduce_seed, report, kfp, bench, delta, index)

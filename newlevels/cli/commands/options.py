@@ -20,7 +20,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     from newlevels.components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from newlevels.components.trainer.distribution import FACTORIES
     from newlevels.components.trainer.strategies import INCREMENTAL
-    from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL, GateConfig
+    from newlevels.contracts import gate
+    from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL
 
     add_pipeline_name(parser)
     parser.add_argument(
@@ -113,22 +114,43 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "and write it with '=' (--beam-arg=--runner=FlinkRunner); it replaces a default "
         "of the same flag",
     )
+    defaults = gate.Gate()
     parser.add_argument(
-        "--min-auc",
-        type=float,
-        default=GateConfig.min_auc,
-        help="the candidate's AUC must reach this",
-    )
-    parser.add_argument(
-        "--max-auc-drop",
-        type=float,
-        default=GateConfig.max_auc_drop,
-        help="how far the candidate's AUC may fall below the full retrain's",
+        "--policy",
+        default=defaults.policy,
+        choices=gate.POLICIES,
+        help="what the gate serves when the extension fails it: extend-or-rebase pushes the "
+        "span's full retrain instead (if it reaches --min-auc), extend-only pushes nothing "
+        f"(default: {defaults.policy})",
     )
     parser.add_argument(
         "--promote-baseline-on-reject",
-        action="store_true",
-        help="push the full retrain when the candidate is rejected (if it reaches --min-auc)",
+        dest="policy",
+        action="store_const",
+        const=gate.EXTEND_OR_REBASE,
+        help=f"alias of --policy {gate.EXTEND_OR_REBASE}",
+    )
+    parser.add_argument(
+        "--min-auc",
+        type=float,
+        default=defaults.min_auc,
+        help=f"the value floor: a pushed model's AUC reaches this (default: {defaults.min_auc})",
+    )
+    parser.add_argument(
+        "--tolerance",
+        "--max-auc-drop",
+        dest="tolerance",
+        type=float,
+        default=defaults.tolerance,
+        help="how far the extension's AUC may be below the span's full retrain's, overall "
+        f"and on new-level rows (--max-auc-drop is its old name) (default: {defaults.tolerance})",
+    )
+    parser.add_argument(
+        "--staleness-budget",
+        type=float,
+        default=defaults.staleness_budget,
+        help="how far the extension's AUC on rows with only old levels (its parent's rows) may "
+        f"be below the full retrain's (default: {defaults.staleness_budget})",
     )
     parser.add_argument(
         "--fresh-on-mismatch",
@@ -169,7 +191,8 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         metadata: the MLMD `StoreConfig` (None: SQLite under the workdir).
     """
     from newlevels.components.trainer import families
-    from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, GateConfig, RunConfig, merge_beam_args
+    from newlevels.contracts.gate import Gate
+    from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, RunConfig, merge_beam_args
     from newlevels.pipeline.errors import ConfigError
     from newlevels.transforms.features import DataSpec
 
@@ -187,8 +210,12 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         data_spec=spec,
         strategy=args.strategy,
         options=training_options(args),
-        gate=GateConfig(min_auc=args.min_auc, max_auc_drop=args.max_auc_drop),
-        promote_baseline_on_reject=args.promote_baseline_on_reject,
+        gate=Gate(
+            min_auc=args.min_auc,
+            tolerance=args.tolerance,
+            staleness_budget=args.staleness_budget,
+            policy=args.policy,
+        ),
         beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
         pipeline_name=args.pipeline_name,
         metadata=metadata,

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from newlevels.components.trainer.export import NEW_LEVEL_KEY, new_level_key
+from newlevels.contracts import gate
+from newlevels.contracts.signatures import COHORT_KEY, NEW, OLD, UNSEEN, cohort_key
 
-CANDIDATE = "candidate"
-BASELINE = "baseline"
-MODELS = (CANDIDATE, BASELINE)
+CANDIDATE = gate.CANDIDATE
+BASELINE = gate.BASELINE
+MODELS = gate.MODELS
+#: cohort slice name -> the cohort (the value of `level_cohort`, `level_cohort_<feature>`).
+COHORT_SLICES = {gate.NEW_ROWS: NEW, gate.UNSEEN_ROWS: UNSEEN, gate.OLD_ROWS: OLD}
 #: slice name -> TFMA slice key (empty = overall).
 SLICES = {
-    "overall": (),
-    "new_level_rows": ((NEW_LEVEL_KEY, 1),),
-    "old_level_rows": ((NEW_LEVEL_KEY, 0),),
+    gate.OVERALL: (),
+    **{name: ((COHORT_KEY, cohort),) for name, cohort in COHORT_SLICES.items()},
 }
-
-#: per-feature slice name -> the flag value of `new_level_<feature>`.
-FEATURE_SLICES = {"new_level_rows": 1, "old_level_rows": 0}
+#: per-feature slice names (the cohort of the row's level of that feature).
+FEATURE_SLICES = tuple(COHORT_SLICES)
 
 Numbers = dict[str, float | int | None]
 SliceMetrics = dict[str, dict[str, Numbers]]
-#: {model: {feature: {new_level_rows|old_level_rows: numbers}}}
+#: {model: {feature: {new_level_rows|unseen_level_rows|old_level_rows: numbers}}}
 FeatureSliceMetrics = dict[str, dict[str, dict[str, Numbers]]]
 
 
@@ -52,22 +53,23 @@ def read_slice_metrics(evaluation_uri: str | None) -> SliceMetrics:
 def read_feature_slice_metrics(
     evaluation_uri: str | None, feature_names: Sequence[str]
 ) -> FeatureSliceMetrics:
-    """Per feature, the metrics on rows whose level of it is new, and on the others.
+    """Per feature, the metrics on each cohort of that feature's level (new, unseen, old).
 
     Args:
         evaluation_uri: the Evaluator's output, or None.
         feature_names: the categorical features.
 
     Returns:
-        {model: {feature: {"new_level_rows"|"old_level_rows": {"auc", "accuracy",
-        "examples"}}}}; slices with no rows, or a missing evaluation, give None values.
+        {model: {feature: {"new_level_rows"|"unseen_level_rows"|"old_level_rows":
+        {"auc", "accuracy", "examples"}}}}; slices with no rows, or a missing
+        evaluation, give None values.
     """
     found = _by_key(evaluation_uri)
     return {
         model: {
             feature: {
-                name: _numbers(found[model].get(((new_level_key(feature), flag),), {}))
-                for name, flag in FEATURE_SLICES.items()
+                name: _numbers(found[model].get(((cohort_key(feature), cohort),), {}))
+                for name, cohort in COHORT_SLICES.items()
             }
             for feature in feature_names
         }

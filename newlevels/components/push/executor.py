@@ -6,6 +6,9 @@ Here the copy goes to a hidden `<base>/.<version>.partial/` and is renamed into
 place only when complete (a rename is atomic on a local or POSIX file system;
 on object stores it is a copy, see README). Leftover partial copies from a
 killed push are removed before the next push.
+
+It is also the push guard: just before copying an extension, it checks the
+freeze certificate again on the model's files (`check_certificate`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,42 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
+from newlevels.components import certificate
+from newlevels.components.trainer import artifacts
+from newlevels.contracts import blessing as blessing_properties
+from newlevels.contracts.gate import EXTEND
+
 PARTIAL_SUFFIX = ".partial"
+
+
+def check_certificate(model: types.Artifact, blessing: types.Artifact) -> None:
+    """Refuses to push an extension whose old rows are not its parent's.
+
+    The Decision recorded the parent's rows digest on the blessing; the model's
+    `embeddings/` and its recorded old-rows digest must both match it, and the
+    SavedModel about to be copied must serve exactly the rows `embeddings/`
+    holds. A blessing of any other decision, or a model with no parent, has
+    nothing to check.
+
+    Raises:
+        certificate.FreezeCertificateError: naming the model and the table.
+    """
+    if blessing.get_custom_property(blessing_properties.DECISION) != EXTEND:
+        return
+    embeddings = artifacts.read_embeddings(model.uri)
+    if not embeddings.manifest.get("parent_model_uri"):
+        return
+    verdict = certificate.verify(
+        embeddings,
+        blessing.get_json_value_custom_property(blessing_properties.PARENT_ROWS_DIGEST) or {},
+        model.get_json_value_custom_property(certificate.OLD_ROWS_DIGEST),
+    )
+    problem = None if verdict.ok else verdict.detail
+    problem = problem or certificate.served_tables_differ(model.uri, embeddings)
+    if problem:
+        raise certificate.FreezeCertificateError(
+            f"refusing to push {model.uri} as an extension: {problem}"
+        )
 
 
 def next_version(base: str) -> str:
@@ -72,6 +110,12 @@ class AtomicPusherExecutor(StockPusherExecutor):
         if not self.CheckBlessing(input_dict):
             self._MarkNotPushed(model_push)
             return
+        check_certificate(
+            artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY]),
+            artifact_utils.get_single_instance(
+                input_dict[standard_component_specs.MODEL_BLESSING_KEY]
+            ),
+        )
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(
             exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination

@@ -6,15 +6,14 @@ models with the stock Evaluator. A parent must be a model this pipeline pushed.
 
 - Locally, TFX gives the resolver only artifacts attributed to the pipeline's
   context (a context named after the pipeline): other pipelines are out.
-- The blessings the pushes read carry `PIPELINE_PROPERTY` = the pipeline name.
-  This excludes the stock Evaluator's own blessing inside the pipeline, and is
-  the only scope a compiled Kubeflow query can express (it has no context).
-
-`BLESSINGS_NAME_THEIR_PIPELINE` says whether the local resolver, the preflight
-and `newlevels lineage` require that property too. It is False until the
-decision component writes it on the blessings both Pushers read; setting it True
-is then the one-line switch (the compiled query requires it already, see
-`kubeflow/compile.py`).
+- The Decision's blessings, which the Pushers push on, carry `PIPELINE_PROPERTY`
+  = the pipeline name (`contracts/blessing.py`); only those count. This leaves
+  out the stock Evaluator's own blessing inside the pipeline (blessed whenever
+  TFMA's thresholds pass, pushed or not), and it is the only scope a compiled
+  Kubeflow query can express (it has no context).
+- A pipeline none of whose blessings name a pipeline was recorded before the
+  Decision existed; its blessings were then exactly its pushes, so each blessed
+  one counts (an upgraded pipeline keeps extending its line).
 """
 
 from __future__ import annotations
@@ -24,15 +23,13 @@ from collections.abc import Iterable
 
 from ml_metadata.proto import metadata_store_pb2
 
+from newlevels.contracts.blessing import PIPELINE as PIPELINE_PROPERTY
+
 Artifact = metadata_store_pb2.Artifact
 
-#: the custom property naming the pipeline whose push a ModelBlessing allows.
-PIPELINE_PROPERTY = "newlevels_pipeline"
 #: TFX's ModelBlessing properties (tfx.components.evaluator.constants).
 BLESSED = "blessed"
 CURRENT_MODEL_ID = "current_model_id"
-#: whether the blessings the Pushers read carry PIPELINE_PROPERTY (see above).
-BLESSINGS_NAME_THEIR_PIPELINE = False
 
 #: the default `--pipeline-name` (`pipeline.config.PIPELINE_NAME`).
 DEFAULT_PIPELINE_NAME = "newlevels"
@@ -66,42 +63,40 @@ def _value(artifact: Artifact, key: str):
     return getattr(value, value.WhichOneof("value"))
 
 
-def allows_parent(blessing: Artifact, pipeline_name: str, require_property: bool) -> bool:
-    """Whether `blessing` blesses a model as a parent of pipeline `pipeline_name`.
+def parent_blessings(blessings: Iterable[Artifact], pipeline_name: str) -> list[Artifact]:
+    """The blessings that make a model a parent of pipeline `pipeline_name`.
 
     Args:
-        blessing: a ModelBlessing artifact (already within the pipeline's context).
+        blessings: the ModelBlessing artifacts of the pipeline's context.
         pipeline_name: the pipeline resolving its parent.
-        require_property: count only blessings whose PIPELINE_PROPERTY names it.
+
+    Returns:
+        The blessed ones naming the pipeline; or, when none of `blessings` names a
+        pipeline (a store recorded before the Decision), every blessed one.
     """
-    if _value(blessing, BLESSED) != 1 or _value(blessing, CURRENT_MODEL_ID) is None:
-        return False
-    return not require_property or _value(blessing, PIPELINE_PROPERTY) == pipeline_name
+    blessings = [b for b in blessings if _value(b, CURRENT_MODEL_ID) is not None]
+    if any(_value(b, PIPELINE_PROPERTY) is not None for b in blessings):
+        blessings = [b for b in blessings if _value(b, PIPELINE_PROPERTY) == pipeline_name]
+    return [b for b in blessings if _value(b, BLESSED) == 1]
 
 
 def latest_blessed_model(
-    models: Iterable[Artifact],
-    blessings: Iterable[Artifact],
-    pipeline_name: str,
-    require_property: bool | None = None,
+    models: Iterable[Artifact], blessings: Iterable[Artifact], pipeline_name: str
 ) -> tuple[Artifact, Artifact] | None:
-    """The newest model (highest id) with a blessing that allows it, and that blessing.
+    """The newest model (highest id) that a parent blessing names, and that blessing.
 
     Args:
         models: Model artifacts of the pipeline's context.
         blessings: ModelBlessing artifacts of the pipeline's context.
         pipeline_name: the pipeline resolving its parent.
-        require_property: see `allows_parent` (None: BLESSINGS_NAME_THEIR_PIPELINE).
 
     Returns:
         (model, blessing), or None when no model qualifies (a first run).
     """
-    if require_property is None:
-        require_property = BLESSINGS_NAME_THEIR_PIPELINE
-    allowed: dict[int, Artifact] = {}
-    for blessing in sorted(blessings, key=lambda b: b.id):
-        if allows_parent(blessing, pipeline_name, require_property):
-            allowed[int(_value(blessing, CURRENT_MODEL_ID))] = blessing
+    allowed = {
+        int(_value(b, CURRENT_MODEL_ID)): b
+        for b in sorted(parent_blessings(blessings, pipeline_name), key=lambda b: b.id)
+    }
     for model in sorted(models, key=lambda m: m.id, reverse=True):
         if model.id in allowed:
             return model, allowed[model.id]

@@ -19,14 +19,11 @@ class PipelineBlessedModelStrategy(resolver.ResolverStrategy):
     """TFX's latest-blessed-model strategy, counting only this pipeline's blessings.
 
     Args:
-        pipeline_name: the pipeline resolving its parent.
-        require_property: count only blessings naming the pipeline (None:
-            `scope.BLESSINGS_NAME_THEIR_PIPELINE`).
+        pipeline_name: the pipeline resolving its parent (`scope.parent_blessings`).
     """
 
-    def __init__(self, pipeline_name: str, require_property: bool | None = None) -> None:
+    def __init__(self, pipeline_name: str) -> None:
         self._pipeline_name = scope.check_pipeline_name(pipeline_name)
-        self._require_property = require_property
 
     def resolve_artifacts(
         self, store: mlmd.MetadataStore, input_dict: dict[str, list[types.Artifact]]
@@ -44,7 +41,6 @@ class PipelineBlessedModelStrategy(resolver.ResolverStrategy):
             [a.mlmd_artifact for a in models.values()],
             [a.mlmd_artifact for a in blessings.values()],
             self._pipeline_name,
-            self._require_property,
         )
         if found is None:
             return {MODEL: [], MODEL_BLESSING: []}

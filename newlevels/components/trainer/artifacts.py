@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,20 @@ def unescape_token(line: str) -> str:
     return "".join(chars)
 
 
+def vocabulary_text(tokens: Iterable[str]) -> str:
+    """The text of a `vocab.txt`: each token escaped on its own line."""
+    return "".join(f"{escape_token(token)}\n" for token in tokens)
+
+
+def parse_vocabulary(text: str) -> tuple[str, ...]:
+    """The tokens of a `vocab.txt`'s text (inverse of `vocabulary_text`).
+
+    Raises:
+        ValueError: on a dangling or unknown escape.
+    """
+    return tuple(unescape_token(line) for line in text.split("\n")[:-1])
+
+
 def model_root(serving_model_dir: str) -> str:
     """The Model artifact's URI, given its `Format-Serving` directory."""
     return os.path.dirname(serving_model_dir.rstrip("/"))
@@ -131,7 +145,7 @@ def write_embeddings(
         folder = _feature_dir(root, name)
         tf.io.gfile.makedirs(folder)
         with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt"), "w") as handle:
-            handle.write("".join(f"{escape_token(token)}\n" for token in rows.vocabulary))
+            handle.write(vocabulary_text(rows.vocabulary))
         _save_npy(os.path.join(folder, "weights.npy"), rows.weights)
         _save_npy(os.path.join(folder, "oov.npy"), rows.oov)
     for name, levels in (pending or {}).items():
@@ -157,7 +171,7 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
         for name in manifest.get("tables", manifest["features"]):
             folder = _feature_dir(root, name)
             with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt")) as handle:
-                vocabulary = tuple(unescape_token(line) for line in handle.read().split("\n")[:-1])
+                vocabulary = parse_vocabulary(handle.read())
             rows = FeatureRows(
                 vocabulary=vocabulary,
                 weights=_load_npy(os.path.join(folder, "weights.npy")),

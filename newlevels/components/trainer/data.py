@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
 
-from newlevels.transforms.preprocessing import ROW_ID_KEY, transformed_label_key
+from newlevels.transforms.preprocessing import transformed_label_key
+from newlevels.transforms.vocabularies import ROW_ID_KEY, check_transformed_features
 
 Features = dict[str, tf.Tensor]
 #: Maps a batch of features to a bool vector: keep the row or not.
@@ -75,7 +76,14 @@ def load_rows(
 
     Returns:
         The cached rows and how many were kept and read.
+
+    Raises:
+        TransformOutputError: if the examples lack the tokens, the label or (for a
+            replay fraction, even on a run that replays nothing yet) the row id.
     """
+    # Extra transformed features (a user's Transform may output more) are not read.
+    replay_flag = ("--replay-fraction",) if replay_fraction > 0 else ()
+    check_transformed_features(feature_spec, feature_names, row_id_for=replay_flag)
     label_key = transformed_label_key()
     replay = keep is not None and replay_fraction > 0
     read = (*feature_names, label_key, *((ROW_ID_KEY,) if replay else ()))

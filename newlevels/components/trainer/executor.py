@@ -3,7 +3,8 @@
 `run_fn` cannot set artifact properties, so this wraps TFX's GenericExecutor:
 after training, it copies the facts from `embeddings/manifest.json` onto the
 output Model artifact as MLMD custom properties, with the parent Model
-artifact's id (the model whose rows were frozen), or -1 for a model with none.
+artifact's id (the model whose rows were frozen), or -1 for a model with none,
+and the freeze certificate's digests (`components/certificate.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tfx import types
 from tfx.components.trainer.executor import GenericExecutor
 from tfx.types import artifact_utils, standard_component_specs
 
+from newlevels.components import certificate
 from newlevels.components.trainer import artifacts, families
 
 NO_PARENT = -1
@@ -33,6 +35,8 @@ class Properties:
     MODEL_FAMILY = "newlevels_model_family"  # registry name: additive, mf
     USER_COLUMN = "newlevels_user_column"  # mf only
     ITEM_COLUMN = "newlevels_item_column"  # mf only
+    ROWS_DIGEST = certificate.ROWS_DIGEST  # JSON: {table: sha256 of the table}
+    OLD_ROWS_DIGEST = certificate.OLD_ROWS_DIGEST  # JSON: {table: sha256 of the kept rows}
 
 
 def record_properties(model: types.Artifact, manifest: dict[str, Any], parent_id: int) -> None:
@@ -65,6 +69,16 @@ def record_properties(model: types.Artifact, manifest: dict[str, Any], parent_id
             model.set_string_custom_property(key, family[column])
 
 
+def record_digests(model: types.Artifact, embeddings: artifacts.ExportedEmbeddings) -> None:
+    """Sets the freeze certificate's digests of `model` (see `components/certificate.py`)."""
+    model.set_json_value_custom_property(
+        Properties.ROWS_DIGEST, certificate.rows_digests(embeddings)
+    )
+    model.set_json_value_custom_property(
+        Properties.OLD_ROWS_DIGEST, certificate.old_rows_digests(embeddings)
+    )
+
+
 class LineageTrainerExecutor(GenericExecutor):
     """GenericExecutor, then genealogy properties on the output Model."""
 
@@ -76,7 +90,8 @@ class LineageTrainerExecutor(GenericExecutor):
     ) -> None:
         super().Do(input_dict, output_dict, exec_properties)
         model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
-        manifest = artifacts.read_embeddings(model.uri).manifest
+        embeddings = artifacts.read_embeddings(model.uri)
         bases = input_dict.get(standard_component_specs.BASE_MODEL_KEY) or []
-        parent_id = bases[0].id if bases and manifest["parent_model_uri"] else NO_PARENT
-        record_properties(model, manifest, parent_id)
+        parent_id = bases[0].id if bases and embeddings.manifest["parent_model_uri"] else NO_PARENT
+        record_properties(model, embeddings.manifest, parent_id)
+        record_digests(model, embeddings)

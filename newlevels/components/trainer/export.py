@@ -15,23 +15,36 @@ from tf_keras.src.saving.legacy.saved_model.utils import keras_option_scope
 
 from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.folding import fold
+from newlevels.components.trainer.levels import OOV_ROW
 from newlevels.components.trainer.model import EmbeddingModel
 from newlevels.components.trainer.train import TrainedModel
+from newlevels.contracts.signatures import (
+    COHORT_KEY,
+    NEW,
+    NEW_LEVEL_KEY,
+    OLD,
+    PREDICTION_KEY,
+    SERVING_SIGNATURE,
+    SLICE_SIGNATURE,
+    TRANSFORM_SIGNATURE,
+    UNSEEN,
+    cohort_key,
+    new_level_key,
+)
 
-PREDICTION_KEY = "probability"
-NEW_LEVEL_KEY = "new_level"
-SLICE_SIGNATURE = "slice_features"
-TRANSFORM_SIGNATURE = "transform_features"
+
+def cohorts(new: tf.Tensor, unseen: tf.Tensor) -> tf.Tensor:
+    """Each row's cohort (`signatures.COHORTS`): new, else unseen, else old."""
+    return tf.where(new, NEW, tf.where(unseen, UNSEEN, OLD))
 
 
-def new_level_key(feature: str) -> str:
-    """The slice key marking rows whose `feature` level the model added."""
-    return f"{NEW_LEVEL_KEY}_{feature}"
+def served_table_key(table: str) -> str:
+    """The checkpoint key, in the SavedModel's variables, of the table it serves `table` from.
 
-
-def slice_keys(feature_names: Sequence[str]) -> tuple[str, ...]:
-    """Every key of the `slice_features` signature: any feature, then each feature."""
-    return (NEW_LEVEL_KEY, *(new_level_key(name) for name in feature_names))
+    `ServingModule.model` is the folded model, whose `embeddings[table]` is a
+    `FoldedTable` holding `[oov; rows]` in its `embeddings` variable.
+    """
+    return f"model/embeddings/{table}/embeddings/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 #: every signature takes a batch of serialized tf.Examples.
@@ -75,16 +88,26 @@ class ServingModule(tf.Module):
 
     @tf.function(input_signature=EXAMPLES, autograph=False)
     def slice_features(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Marks rows holding a level this model added (what the Evaluator slices on).
+        """Marks each row's cohort (what the Evaluator slices on; see `contracts.signatures`).
 
-        `new_level` marks rows holding any added level, `new_level_<feature>`
-        rows whose `feature` level was added.
+        `new_level` (1/0) marks rows holding any level this model added,
+        `new_level_<feature>` rows whose `feature` level was added;
+        `level_cohort` is the row's cohort (new, unseen or old) and
+        `level_cohort_<feature>` the cohort of its `feature` level alone.
         """
-        flags = self.model.new_level_flags(self._transformed(serialized))
+        transformed = self._transformed(serialized)
+        flags = self.model.new_level_flags(transformed)
+        unseen = {name: rows == OOV_ROW for name, rows in self.model.rows(transformed).items()}
         any_new = tf.reduce_any(tf.stack(list(flags.values()), axis=0), axis=0)
-        keyed = {NEW_LEVEL_KEY: any_new, **{new_level_key(n): f for n, f in flags.items()}}
+        any_unseen = tf.reduce_any(tf.stack(list(unseen.values()), axis=0), axis=0)
+        keyed = {
+            NEW_LEVEL_KEY: tf.cast(any_new, tf.int64),
+            COHORT_KEY: cohorts(any_new, any_unseen),
+            **{new_level_key(n): tf.cast(f, tf.int64) for n, f in flags.items()},
+            **{cohort_key(n): cohorts(flags[n], unseen[n]) for n in flags},
+        }
         # [batch, 1]: TFMA slices on per-example arrays, not on scalars.
-        return {key: tf.cast(value, tf.int64)[:, tf.newaxis] for key, value in keyed.items()}
+        return {key: value[:, tf.newaxis] for key, value in keyed.items()}
 
 
 def export_serving_model(module: ServingModule, directory: str) -> None:
@@ -101,7 +124,7 @@ def export_serving_model(module: ServingModule, directory: str) -> None:
             module,
             directory,
             signatures={
-                "serving_default": module.serve,
+                SERVING_SIGNATURE: module.serve,
                 TRANSFORM_SIGNATURE: module.transform_features,
                 SLICE_SIGNATURE: module.slice_features,
             },

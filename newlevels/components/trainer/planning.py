@@ -17,6 +17,7 @@ from absl import logging
 from newlevels.components.trainer import admission, artifacts, data, levels
 from newlevels.components.trainer.settings import TrainerSettings
 from newlevels.transforms.features import DataSpec
+from newlevels.transforms.vocabularies import vocabulary_file
 
 
 def plan_levels(
@@ -36,18 +37,19 @@ def plan_levels(
 def current_vocabularies(tft_output: tft.TFTransformOutput, spec: DataSpec) -> dict[str, list[str]]:
     """This run's tf.Transform vocabularies, decoded.
 
-    The files are GZIP TFRecords (`transforms.preprocessing.VOCABULARY_FORMAT`),
+    The files are GZIP TFRecords (`transforms.vocabularies.VOCABULARY_FORMAT`),
     read record by record: `TFTransformOutput.vocabulary_by_name` reads them with
     a tf.data reduce that traces three functions per vocabulary (about 0.1 s of
     every Trainer).
+
+    Raises:
+        TransformOutputError: if a feature's vocabulary is missing or not in that format.
     """
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     return {
         f.name: [
             token.decode("utf-8")
-            for token in tf.compat.v1.io.tf_record_iterator(
-                tft_output.vocabulary_file_by_name(f.vocabulary_name), options
-            )
+            for token in tf.compat.v1.io.tf_record_iterator(vocabulary_file(tft_output, f), options)
         ]
         for f in spec.categorical
     }

@@ -10,8 +10,9 @@ import ml_metadata as mlmd
 from google.protobuf import json_format
 
 from newlevels.components.evaluation.metrics import MODELS, SLICES
-from newlevels.components.evaluation.promotion import AUC
 from newlevels.components.trainer.executor import NO_PARENT, Properties
+from newlevels.contracts import blessing as gate_record
+from newlevels.contracts import gate as gates
 from newlevels.pipeline import metadata
 from newlevels.pipeline.errors import ConfigError
 from newlevels.pipeline.pipeline import NodeIds
@@ -65,7 +66,13 @@ class ModelRecord:
 
 @dataclasses.dataclass(frozen=True)
 class RunRecord:
-    """One pipeline run: the span, both models, the gate and what was pushed."""
+    """One pipeline run: the span, both models, the decision and what was pushed.
+
+    `decision` is extend, rebase or hold (None: the run stopped before its
+    candidate was trained); `rebase_movement` ({table: {max_abs, mean_abs,
+    tokens, missing}}) says how far the parent's rows moved in the full retrain
+    a rebase serves, and `rebased_from` names that parent.
+    """
 
     run_id: str
     span: int | None
@@ -77,6 +84,10 @@ class RunRecord:
     pushed_model: str | None
     pushed_path: str | None
     time: str
+    decision: str | None = None
+    decision_reasons: list[str] = dataclasses.field(default_factory=list)
+    rebase_movement: dict[str, dict[str, float]] | None = None
+    rebased_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -106,15 +117,35 @@ def _aucs(recorded: dict | None) -> dict[str, dict[str, float | None]]:
     return {m: {s: recorded.get(m, {}).get(s) for s in SLICES} for m in MODELS}
 
 
+#: the reason a run without a Decision records (a span with no new level).
+NOTHING_NEW = "no new level since the parent: nothing trained, evaluated or pushed"
+#: the reason of a run recorded before the Decision existed (BaselinePromotion).
+DERIVED = "recorded before decisions: derived from what was pushed"
+
+
+def _decision(
+    run: metadata.PipelineRun, candidate: ModelRecord | None, pushed_as: str | None
+) -> tuple[str | None, list[str], metadata.Artifact | None]:
+    """(decision, reasons, the blessing holding the gate's AUCs) of a run."""
+    node = run.nodes.get(NodeIds.DECISION)
+    if node is not None:
+        blessing = node.output("candidate_blessing")
+        reasons = _plain(metadata.custom_value(blessing, gate_record.REASONS)) or []
+        return metadata.custom_value(blessing, gate_record.DECISION), list(reasons), blessing
+    legacy = run.nodes.get(NodeIds.PROMOTION)
+    if legacy is not None:
+        derived = {"candidate": gates.EXTEND, "baseline": gates.REBASE}.get(pushed_as, gates.HOLD)
+        return derived, [DERIVED], legacy.output("blessing")
+    if candidate is not None and not run.nodes.get(NodeIds.FULL_TRAINER):
+        return gates.HOLD, [NOTHING_NEW], None
+    return None, [], None
+
+
 def run_record(run: metadata.PipelineRun) -> RunRecord:
     """Reads one run's lineage facts from its MLMD executions and artifacts."""
     example_gen = run.nodes.get(NodeIds.EXAMPLE_GEN)
     examples = example_gen.output("examples") if example_gen else None
     span = metadata.custom_value(examples, "span")
-    promotion = run.nodes.get(NodeIds.PROMOTION)
-    gate = promotion.output("blessing") if promotion else None
-    evaluator = run.nodes.get(NodeIds.EVALUATOR)
-    blessing = evaluator.output("blessing") if evaluator else None
     pushes = {
         name: node.output("pushed_model")
         for name, node_id in (("candidate", NodeIds.PUSHER), ("baseline", NodeIds.BASELINE_PUSHER))
@@ -122,12 +153,22 @@ def run_record(run: metadata.PipelineRun) -> RunRecord:
     }
     pushed_as = next((k for k, a in pushes.items() if metadata.custom_value(a, "pushed")), None)
     started = min((n.execution.create_time_since_epoch for n in run.nodes.values()), default=0)
+    candidate = _model(run, NodeIds.INCREMENTAL_TRAINER)
+    decision, reasons, gate = _decision(run, candidate, pushed_as)
+    if run.nodes.get(NodeIds.DECISION) is None:
+        # Before the Decision, the Evaluator's blessing said whether the candidate passed.
+        evaluator = run.nodes.get(NodeIds.EVALUATOR)
+        blessing = evaluator.output("blessing") if evaluator else None
+    else:
+        blessing = gate
+    movement = _plain(metadata.custom_value(gate, gate_record.REBASE_MOVEMENT))
+    parent_id = metadata.custom_value(gate, gate_record.PARENT_MODEL_ID)
     return RunRecord(
         run_id=run.run_id,
         span=span,
-        candidate=_model(run, NodeIds.INCREMENTAL_TRAINER),
+        candidate=candidate,
         baseline=_model(run, NodeIds.FULL_TRAINER),
-        auc=_aucs(_plain(metadata.custom_value(gate, AUC))),
+        auc=_aucs(_plain(metadata.custom_value(gate, gate_record.AUC))),
         blessed=bool(metadata.custom_value(blessing, "blessed")),
         pushed=pushed_as is not None,
         pushed_model=pushed_as,
@@ -135,6 +176,10 @@ def run_record(run: metadata.PipelineRun) -> RunRecord:
         if pushed_as
         else None,
         time=_time(started),
+        decision=decision,
+        decision_reasons=reasons,
+        rebase_movement=movement,
+        rebased_from=parent_id if movement is not None and parent_id != NO_PARENT else None,
     )
 
 

@@ -32,6 +32,13 @@ def _auc(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _moved(record: RunRecord) -> str:
+    """On a rebase, the largest |change| of a parent token's row in the full retrain."""
+    if not record.rebase_movement:
+        return "-"
+    return f"max {max(m['max_abs'] for m in record.rebase_movement.values()):.4f}"
+
+
 def table(records: list[RunRecord]) -> str:
     header = (
         "span",
@@ -43,8 +50,10 @@ def table(records: list[RunRecord]) -> str:
         "rows",
         "AUC cand",
         "AUC base",
+        "decision",
         "blessed",
         "pushed",
+        "old rows moved",
         "pushed path",
         "time",
     )
@@ -62,6 +71,7 @@ def table(records: list[RunRecord]) -> str:
                 str(model.rows_trained) if model else "-",
                 _auc(r.auc["candidate"]["overall"]),
                 _auc(r.auc["baseline"]["overall"]),
+                r.decision or "-",
                 "yes" if r.blessed else "no",
                 (
                     f"yes ({r.pushed_model} {r.baseline.id})"
@@ -70,6 +80,7 @@ def table(records: list[RunRecord]) -> str:
                     if r.pushed
                     else "no"
                 ),
+                _moved(r),
                 r.pushed_path or "-",
                 r.time,
             )
@@ -92,6 +103,7 @@ def to_json(records: list[RunRecord]) -> str:
 
 
 def _nodes_and_edges(records: list[RunRecord]):
+    """Nodes, and (parent, child, label) edges: `extends`, or a rebase starting a new line."""
     nodes, edges = [], []
     for r in records:
         for model, kind in ((r.candidate, "candidate"), (r.baseline, "baseline")):
@@ -101,7 +113,9 @@ def _nodes_and_edges(records: list[RunRecord]):
             label = f"model {model.id}\\nspan {r.span} {model.strategy}\\n{_levels(model)}"
             nodes.append((model.id, label, kind, pushed))
             if model.parent_id is not None:
-                edges.append((model.parent_id, model.id))
+                edges.append((model.parent_id, model.id, "extends"))
+        if r.rebased_from is not None and r.baseline is not None:
+            edges.append((r.rebased_from, r.baseline.id, f"rebase, old rows moved {_moved(r)}"))
     return nodes, edges
 
 
@@ -112,7 +126,7 @@ def dot(records: list[RunRecord]) -> str:
         style = ["filled" if pushed else "solid"] + (["dashed"] if kind == "baseline" else [])
         fill = ', fillcolor="#c8e6c9"' if pushed else ""
         lines.append(f'  m{node_id} [label="{label}", style="{",".join(style)}"{fill}];')
-    lines += [f'  m{parent} -> m{child} [label="extends"];' for parent, child in edges]
+    lines += [f'  m{parent} -> m{child} [label="{label}"];' for parent, child, label in edges]
     lines.append("}")
     return "\n".join(lines)
 
@@ -127,7 +141,7 @@ def mermaid(records: list[RunRecord]) -> str:
             lines.append(f"  class m{node_id} pushed")
         elif kind == "baseline":
             lines.append(f"  class m{node_id} baseline")
-    lines += [f"  m{parent} -->|extends| m{child}" for parent, child in edges]
+    lines += [f"  m{parent} -->|{label}| m{child}" for parent, child, label in edges]
     lines += ["  classDef pushed fill:#c8e6c9", "  classDef baseline stroke-dasharray: 4 4"]
     return "\n".join(lines)
 

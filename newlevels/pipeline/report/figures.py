@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
+from newlevels.components.evaluation.metrics import COHORT_SLICES
 from newlevels.components.trainer.artifacts import FeatureRows
 from newlevels.pipeline.predictions import Predictions
 from newlevels.pipeline.report.projection import Projection
@@ -168,12 +169,11 @@ def plot_probabilities(path: str, predictions: Predictions, slices: Sequence[str
     Args:
         path: the PNG to write.
         predictions: the model's outputs on the span's evaluation rows.
-        slices: slice names, from `overall`, `new_level_rows` and `old_level_rows`.
+        slices: slice names, from `overall` and the cohorts' (`metrics.COHORT_SLICES`).
     """
     masks = {
         "overall": np.ones_like(predictions.new_level),
-        "new_level_rows": predictions.new_level,
-        "old_level_rows": ~predictions.new_level,
+        **{name: predictions.cohort == c for name, c in COHORT_SLICES.items()},
     }
     figure = Figure(figsize=(5 * len(slices), 4))
     drawn = Drawn()

@@ -4,7 +4,7 @@ A run made on another machine sharing the team's store (or on Kubeflow) leaves
 no summary in this workdir; its MLMD records and artifacts say the same: the
 models (the incremental Trainer's output, its `base_model` input, the full
 retrain), ExampleGen's data root and span, the Evaluator's metrics, and the
-blessing and push (read as `newlevels lineage` reads them).
+decision, blessing and push (read as `newlevels lineage` reads them).
 """
 
 from __future__ import annotations
@@ -79,5 +79,8 @@ def summary_from_store(mlmd_store: mlmd.MetadataStore, pipeline_name: str, span:
         "baseline_model_uri": full.output("model").uri if full and full.output("model") else None,
         "data_root": metadata.custom_value(example_gen, "input_base"),
         "run_id": run.run_id,
+        "decision": record.decision,
+        "decision_reasons": record.decision_reasons,
+        "rebase_movement": record.rebase_movement,
     }
     return summary

@@ -18,7 +18,8 @@ def gate_table(summary: Mapping) -> str:
     """Candidate vs baseline AUC and accuracy per slice, with the verdict, as HTML."""
     metrics = summary["metrics"]
     rows = []
-    for name in SLICES:
+    # A summary written before the unseen cohort existed lacks its slice.
+    for name in (n for n in SLICES if n in metrics[CANDIDATE]):
         cand, base = metrics[CANDIDATE][name], metrics[BASELINE][name]
         cells = [
             name,
@@ -35,9 +36,10 @@ def gate_table(summary: Mapping) -> str:
         for h in ("slice", "candidate AUC", "baseline AUC", "candidate acc", "baseline acc", "rows")
     )
     verdict = (
-        f"gate (overall slice): AUC &ge; {gate.get('min_auc', '?')} and at most "
-        f"{gate.get('max_auc_drop', '?')} below the full retrain &rarr; "
-        f"<b>{'BLESSED' if summary['blessed'] else 'REJECTED'}</b>; pushed: "
+        f"gate: AUC &ge; {gate.get('min_auc', '?')} and at most "
+        f"{gate.get('max_auc_drop', '?')} below the full retrain &rarr; candidate "
+        f"<b>{'BLESSED' if summary['blessed'] else 'REJECTED'}</b>; decision: "
+        f"<b>{html.escape(str(summary.get('decision', '-')))}</b>; pushed: "
         f"{html.escape(str(summary['pushed_path'])) if summary['pushed'] else 'no'}"
     )
     return f"<table><tr>{header}</tr>{''.join(rows)}</table><p>{verdict}</p>"
