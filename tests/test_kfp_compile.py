@@ -11,15 +11,18 @@ import tensorflow_model_analysis as tfma
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.dsl.components.common import resolver as tfx_resolver
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver as example_gen_driver
 from tfx.proto import range_config_pb2
 
 from newlevels import cli
 from newlevels.cli.commands import kfp
 from newlevels.components.evaluation.eval_config import gate_of
+from newlevels.components.resolver.strategy import PipelineBlessedModelStrategy
 from newlevels.components.trainer.executor import Properties
 from newlevels.components.trainer.settings import TrainerSettings, TrainingOptions
 from newlevels.contracts import gate as gates
+from newlevels.kubeflow.compile import compile_job
 from newlevels.pipeline import parameters
 from newlevels.pipeline.pipeline import NodeIds, create_pipeline
 
@@ -142,6 +145,9 @@ def test_parent_resolver_compiles_to_two_metadata_queries(spec):
     blessing = query(BLESSING_RESOLVER, "model_blessing")
     assert 'schema_title="tfx.ModelBlessing"' in blessing
     assert "metadata.blessed.number_value=1" in blessing
+    # Scoped to the pipeline: another pipeline's (or a stock Evaluator's) blessing
+    # in the same store never names this pipeline.
+    assert blessing.endswith(' AND metadata.newlevels_pipeline.string_value="newlevels"')
     model = query(MODEL_RESOLVER, "model")
     assert 'schema_title="tfx.Model"' in model and "current_model_id" in model
     chained = spec.root.dag.tasks[MODEL_RESOLVER].inputs.artifacts["input"]
@@ -163,6 +169,34 @@ def test_base_transform_graph_resolver_compiles_to_a_latest_graph_query(spec):
     assert transform_inputs["pipeline_name"].runtime_value.constant.string_value == "newlevels"
     graph = spec.root.dag.tasks[NodeIds.FULL_TRAINER].inputs.artifacts["transform_graph"]
     assert graph.task_output_artifact.producer_task == NodeIds.TRANSFORM
+
+
+def test_the_pipeline_name_names_the_compiled_pipeline_and_scopes_its_parent(tmp_path):
+    args = cli.build_parser().parse_args(
+        ["kfp", "values", *RUN_OPTIONS, "--pipeline-name", "team-a"]
+    )
+    job = compile_job(kfp.kfp_config(args), IMAGE)
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "team-a"
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    filters = [
+        query["filter"]
+        for executor in executors.values()
+        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()
+    ]
+    scoped = [f for f in filters if 'newlevels_pipeline.string_value="team-a"' in f]
+    assert len(scoped) == 1 and 'schema_title="tfx.ModelBlessing"' in scoped[0]
+
+
+def test_the_local_resolver_is_scoped_to_the_pipeline_name():
+    args = cli.build_parser().parse_args(
+        ["kfp", "values", *RUN_OPTIONS, "--pipeline-name", "team-a"]
+    )
+    pipeline = create_pipeline(kfp.kfp_config(args))
+    (resolver,) = [c for c in pipeline.components if c.id == NodeIds.PARENT_RESOLVER]
+    properties = resolver.exec_properties
+    assert properties[tfx_resolver.RESOLVER_STRATEGY_CLASS] is PipelineBlessedModelStrategy
+    assert properties[tfx_resolver.RESOLVER_CONFIG] == {"pipeline_name": "team-a"}
+    assert pipeline.pipeline_info.pipeline_name == "team-a"
 
 
 def test_beam_args_reach_every_beam_powered_component(spec):

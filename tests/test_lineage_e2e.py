@@ -136,7 +136,9 @@ def test_graphs_draw_the_extends_edge(rejected_history, capsys):
     assert f"m{parent} -->|extends| m{child}" in capsys.readouterr().out
     assert cli.main(["lineage", "--workdir", workdir]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:3] == ["span", "model", "parent"] and len(table) == 4
+    assert table[0].split()[:3] == ["span", "model", "parent"] and len(table) == 5
+    # The model the next run extends: span 3's, pushed last.
+    assert table[-1] == f"next run of newlevels extends model {child} (the last it pushed)"
 
 
 def test_the_table_shows_the_decision_and_each_cohorts_aucs_for_the_last_n_runs(

@@ -41,24 +41,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newlevels` command. Returns the exit code."""
     # Before TensorFlow is first imported (the parser's defaults import it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Before ML Metadata is loaded: its C++ INFO lines (one per PostgreSQL
+    # connection) stay off the console; errors still show.
+    os.environ.setdefault("GLOG_minloglevel", "1")
     import warnings
 
     warnings.filterwarnings("ignore")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(only=chosen_command(argv)).parse_args(argv)
     from newlevels.pipeline.errors import PipelineRunError, user_facing
+    from newlevels.pipeline.store import redact
 
     try:
         args.execute(args)
     except Exception as error:  # noqa: BLE001 (the CLI's one-line error boundary)
         known = user_facing(error)
         if known is not None:
-            print(f"newlevels: error: {known}", file=sys.stderr)
+            print(redact(f"newlevels: error: {known}"), file=sys.stderr)
             return 2
         lines = str(error).strip().splitlines()
         failure = PipelineRunError(f"{type(error).__name__}: {lines[0] if lines else ''}")
         print(
-            f"newlevels: error: pipeline failed: {failure} (details in the run's log)",
+            redact(f"newlevels: error: pipeline failed: {failure} (details in the run's log)"),
             file=sys.stderr,
         )
         return 1

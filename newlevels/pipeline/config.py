@@ -5,16 +5,23 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from newlevels.components.resolver.scope import (
+    DEFAULT_PIPELINE_NAME,
+    PipelineNameError,
+    check_pipeline_name,
+)
 from newlevels.components.trainer import families
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.components.trainer.strategies import INCREMENTAL, UnknownStrategyError
 from newlevels.contracts.gate import Gate
 from newlevels.contracts.signatures import slice_keys
+from newlevels.pipeline import store
 from newlevels.pipeline.errors import ConfigError
 from newlevels.transforms.features import DataSpec
 from newlevels.transforms.preprocessing import LABEL_KEY, ROW_ID_KEY
 
-PIPELINE_NAME = "newlevels"
+#: the default `--pipeline-name`.
+PIPELINE_NAME = DEFAULT_PIPELINE_NAME
 #: Beam args of a one-machine run; `merge_beam_args` lets a user's flags replace them.
 #: Beam 2.74's DirectRunner first tries the Prism runner, which downloads a binary
 #: from GitHub at run time (no network here: it fails, then falls back). Naming the
@@ -91,6 +98,9 @@ class RunConfig:
         options: the training options both Trainers get.
         gate: the decision's policy and budgets (extend, rebase or hold).
         beam_args: Beam options of ExampleGen, Transform and the Evaluator.
+        pipeline_name: the pipeline's name in MLMD (and on Kubeflow): runs of one
+            name form one line of models; a parent is only ever taken from it.
+        metadata: the MLMD store (None: SQLite under the workdir).
     """
 
     data_root: str
@@ -101,8 +111,14 @@ class RunConfig:
     options: TrainingOptions = TrainingOptions()
     gate: Gate = Gate()
     beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS
+    pipeline_name: str = PIPELINE_NAME
+    metadata: store.StoreConfig | None = None
 
     def __post_init__(self) -> None:
+        try:
+            check_pipeline_name(self.pipeline_name)
+        except PipelineNameError as error:
+            raise ConfigError(str(error)) from None
         if self.span < 1:
             raise ConfigError(f"--span must be 1 or more, got {self.span}")
         if self.strategy not in INCREMENTAL:
@@ -133,7 +149,13 @@ class RunConfig:
 
     @property
     def metadata_path(self) -> str:
+        """The default store: a SQLite file under the workdir."""
         return os.path.join(self.workdir, "metadata.sqlite")
+
+    @property
+    def metadata_store(self) -> store.StoreConfig:
+        """The MLMD store the run writes to."""
+        return self.metadata or store.sqlite_store(self.metadata_path)
 
     @property
     def serving_dir(self) -> str:

@@ -1,4 +1,5 @@
-"""Runs one span locally: BeamDagRunner with a SQLite MLMD store under the workdir."""
+"""Runs one span locally: BeamDagRunner with the run's MLMD store (SQLite under the workdir
+by default, or a shared MySQL/PostgreSQL store)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from newlevels.components.ingest import csv_rows
-from newlevels.pipeline.config import PIPELINE_NAME, RunConfig
+from newlevels.pipeline import store
+from newlevels.pipeline.config import RunConfig
 
 LOG_FILE = "pipeline.log"
 
@@ -32,10 +34,21 @@ def check_span_order(config: RunConfig) -> None:
     from newlevels.pipeline import metadata
     from newlevels.pipeline.pipeline import NodeIds
 
-    store = (
-        metadata.open_store(config.metadata_path) if os.path.isfile(config.metadata_path) else None
-    )
-    resolution.check_span_order(store, PIPELINE_NAME, NodeIds.TRANSFORM, config.span)
+    where = config.metadata_store
+    fresh = where.sqlite_path is not None and not os.path.isfile(where.sqlite_path)
+    store = None if fresh else metadata.connect(where)
+    resolution.check_span_order(store, config.pipeline_name, NodeIds.TRANSFORM, config.span)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then takes the store's password out (`store.redact`).
+
+    TFX logs the pipeline's metadata connection config, password included, when
+    a run starts; tracebacks may quote it too.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return store.redact(super().format(record))
 
 
 def log_to_file(path: str) -> None:
@@ -44,7 +57,7 @@ def log_to_file(path: str) -> None:
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
@@ -109,15 +122,14 @@ def orchestration_runner(runner: str = ORCHESTRATION_RUNNER) -> Iterator[None]:
 
 def run_pipeline(config: RunConfig) -> None:
     """Runs the pipeline for `config.span` with BeamDagRunner."""
-    from tfx import v1 as tfx
 
     from newlevels.pipeline.pipeline import create_pipeline
     from newlevels.pipeline.progress_runner import ReportingDagRunner
 
     os.makedirs(config.workdir, exist_ok=True)
-    metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+    connection = config.metadata_store.connection_config()
     with no_tfx_sdist(config.beam_args), orchestration_runner():
-        ReportingDagRunner().run(create_pipeline(config, metadata))
+        ReportingDagRunner().run(create_pipeline(config, connection))
 
 
 def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
@@ -126,16 +138,19 @@ def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
     Returns:
         (summary, path of summary.json, the summary as a table).
     """
-    from newlevels.pipeline import metadata, preflight, summary
+    from newlevels.pipeline import lease, metadata, preflight, summary
     from newlevels.pipeline.workdir_lock import locked
 
+    where = config.metadata_store
     with locked(config.workdir):
         check_data(config)
         check_span_order(config)
-        preflight.check_parent(config)
-        log_to_file(os.path.join(config.run_dir, LOG_FILE))
-        run_pipeline(config)
-        run = metadata.latest_run(metadata.open_store(config.metadata_path), PIPELINE_NAME)
-        result = summary.build_summary(config, run)
-        path = summary.write_summary(result, config.run_dir)
+        # One run of the pipeline at a time across every machine sharing the store.
+        with lease.held(where, config.pipeline_name, config.span, config.workdir):
+            preflight.check_parent(config)
+            log_to_file(os.path.join(config.run_dir, LOG_FILE))
+            run_pipeline(config)
+            run = metadata.latest_run(metadata.connect(where), config.pipeline_name)
+            result = summary.build_summary(config, run)
+            path = summary.write_summary(result, config.run_dir)
     return result, path, summary.format_summary(result)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
 
 import ml_metadata as mlmd
+from ml_metadata import errors as mlmd_errors
 from ml_metadata.proto import metadata_store_pb2
 
+from newlevels.components.resolver import scope
+from newlevels.pipeline import store
 from newlevels.pipeline.errors import ConfigError
 
 Artifact = metadata_store_pb2.Artifact
@@ -20,21 +29,84 @@ def open_store(sqlite_path: str) -> mlmd.MetadataStore:
     Raises:
         ConfigError: if the file is missing or is not an MLMD store.
     """
-    if not os.path.isfile(sqlite_path):
-        raise ConfigError(f"no MLMD store at {sqlite_path}")
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = sqlite_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return connect(config, sqlite_path)
+    return connect(store.sqlite_store(sqlite_path), read_only=True)
 
 
-def connect(config: metadata_store_pb2.ConnectionConfig, name: str) -> mlmd.MetadataStore:
-    """Connects to an MLMD store (SQLite or MySQL), turning failures into one line."""
-    try:
-        return mlmd.MetadataStore(config)
-    except Exception as error:  # noqa: BLE001 (MLMD raises bare RuntimeErrors)
-        reason = str(error).replace("Error when executing query: ", "").split(" query:")[0]
-        raise ConfigError(f"{name} is not a readable MLMD store ({reason})") from None
+def connect(where: store.StoreConfig, read_only: bool = False) -> mlmd.MetadataStore:
+    """Connects to an MLMD store, turning a failure into one line (without the password).
+
+    Args:
+        where: the store.
+        read_only: open a SQLite file read-only, and refuse one that does not exist
+            (a server store is opened as it is).
+
+    Raises:
+        ConfigError: the store cannot be opened, with MLMD's reason.
+    """
+    config = where.connection_config()
+    path = where.sqlite_path
+    if path is not None and read_only:
+        if not os.path.isfile(path):
+            raise ConfigError(f"no MLMD store at {path}")
+        config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    elif path is not None:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        with _native_errors() as logged:
+            try:
+                return mlmd.MetadataStore(config)
+            except Exception as error:  # noqa: BLE001 (MLMD raises bare RuntimeErrors)
+                failure = error
+        # Runs starting together on an empty database race to create MLMD's
+        # tables; MLMD asks the loser to connect again, and the tables are there then.
+        if attempt == CONNECT_ATTEMPTS or not _SCHEMA_RACE.search(str(failure)):
+            break
+        time.sleep(0.5 * attempt)
+    reason = str(failure).replace("Error when executing query: ", "").split(" query:")[0]
+    reason = re.sub(r":? errno: , error:\s*$", "", reason)
+    # MLMD's exception is often empty ("errno: , error: "); its C++ log says why.
+    reason = "; ".join(filter(None, [reason.strip(), *logged])) or type(failure).__name__
+    raise ConfigError(store.redact(f"{where.label} is not a readable MLMD store ({reason})"))
+
+
+CONNECT_ATTEMPTS = 5
+#: MLMD's errors when another connection is creating its tables at the same moment
+#: (MySQL: "a subset of tables ... concurrent connection"; PostgreSQL: a duplicate key).
+_SCHEMA_RACE = re.compile(r"concurrent connection|already exists|duplicate key", re.IGNORECASE)
+#: a glog line: severity, date, time, thread, file:line] message.
+_GLOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ [^]]+\] (.*)$")
+
+
+@contextlib.contextmanager
+def _native_errors() -> Iterator[list[str]]:
+    """Collects the error lines MLMD's C++ code logs to file descriptor 2 meanwhile.
+
+    They would otherwise reach the terminal beside the CLI's one-line error; other
+    output written meanwhile is passed on.
+    """
+    logged: list[str] = []
+    collecting = False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield logged
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines():
+                match = _GLOG_LINE.match(line)
+                if match:
+                    collecting = match.group(1) in "EF"
+                    if collecting:
+                        logged.append(match.group(2).strip())
+                elif line[:1].isspace() and collecting:
+                    logged[-1] += " " + line.strip()  # a multi-line message
+                elif line and not line.startswith("WARNING: Logging before InitGoogleLogging"):
+                    collecting = False
+                    print(line, file=sys.stderr)
 
 
 @dataclasses.dataclass
@@ -114,9 +186,46 @@ def _node_id(store: mlmd.MetadataStore, execution: Execution) -> str:
     return str(execution.id)
 
 
-def custom_value(artifact: Artifact | None, key: str):
-    """An artifact's custom property as a plain Python value (None if absent)."""
+def custom_value(artifact: Artifact | Execution | metadata_store_pb2.Context | None, key: str):
+    """A record's custom property as a plain Python value (None if absent)."""
     if artifact is None or key not in artifact.custom_properties:
         return None
     value = artifact.custom_properties[key]
     return getattr(value, value.WhichOneof("value"))
+
+
+def pipeline_artifacts(
+    mlmd_store: mlmd.MetadataStore, pipeline_name: str, type_name: str
+) -> list[Artifact]:
+    """The artifacts of type `type_name` attributed to pipeline `pipeline_name`'s context.
+
+    These are what a TFX resolver of the pipeline sees on a channel of that type.
+    """
+    pipeline = mlmd_store.get_context_by_type_and_name("pipeline", pipeline_name)
+    artifact_type = _artifact_type(mlmd_store, type_name)
+    if pipeline is None or artifact_type is None:
+        return []
+    return [
+        a for a in mlmd_store.get_artifacts_by_context(pipeline.id) if a.type_id == artifact_type
+    ]
+
+
+def _artifact_type(mlmd_store: mlmd.MetadataStore, type_name: str) -> int | None:
+    try:
+        return mlmd_store.get_artifact_type(type_name).id
+    except mlmd_errors.NotFoundError:
+        return None
+
+
+def last_pushed_model(mlmd_store: mlmd.MetadataStore, pipeline_name: str) -> Artifact | None:
+    """The model the pipeline's parent resolver picks now (None before its first push).
+
+    The same rule as the resolver (`components/resolver/scope.py`): the newest
+    model of the pipeline with a blessing of the pipeline that allows it.
+    """
+    found = scope.latest_blessed_model(
+        pipeline_artifacts(mlmd_store, pipeline_name, "Model"),
+        pipeline_artifacts(mlmd_store, pipeline_name, "ModelBlessing"),
+        pipeline_name,
+    )
+    return found[0] if found else None

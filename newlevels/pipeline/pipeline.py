@@ -13,11 +13,15 @@ transform graph of this pipeline (append-only vocabularies) and records spans
 1..N in its own graph; the full retrain reads the earlier spans' transformed
 examples from that record (`components/transform/`).
 
-The parent is the latest *blessed* Model. The Decision blesses exactly the
-model it serves (the candidate on `extend`, the full retrain on `rebase`,
-neither on `hold`), and the Pushers push on its blessings. So "latest blessed
-by the Decision" is "last pushed": the resolver must count only blessings that
-carry `newlevels_pipeline` (the Evaluator's own blessing never does).
+The parent is the latest *blessed* Model of this pipeline. The Decision blesses
+exactly the model it serves (the candidate on `extend`, the full retrain on
+`rebase`, neither on `hold`), and the Pushers push on its blessings. So "latest
+blessed by this pipeline's Decision" is "last pushed": the resolver
+(`components/resolver`) counts only the pipeline's own artifacts and, among its
+ModelBlessings, only those naming the pipeline in `newlevels_pipeline` (the
+Evaluator's own blessing never does; other pipelines sharing the MLMD store name
+theirs). On Kubeflow the resolver is TFX's LatestBlessedModelStrategy (the only
+one the v2 compiler takes), its compiled query scoped by `kubeflow/compile.py`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from newlevels.components.evaluation.decision import Decision
 from newlevels.components.ingest import executor as ingest
 from newlevels.components.ingest.component import SpanExampleGen
 from newlevels.components.push.executor import AtomicPusherExecutor
+from newlevels.components.resolver.strategy import parent_resolver
 from newlevels.components.schema.component import FeatureSchemaGen
 from newlevels.components.trainer.executor import LineageTrainerExecutor, Properties
 from newlevels.components.trainer.run_fn import run_fn
@@ -41,7 +46,7 @@ from newlevels.components.transform.component import SpanTransform
 from newlevels.components.transform.resolution import GRAPH_KEY, base_graph_resolver
 from newlevels.components.transform.trainer_inputs import SpanHistoryTrainerExecutor
 from newlevels.pipeline import parameters
-from newlevels.pipeline.config import PIPELINE_NAME, RunConfig
+from newlevels.pipeline.config import RunConfig
 from newlevels.transforms.preprocessing import preprocessing_fn
 
 
@@ -110,14 +115,12 @@ def create_pipeline(
             analyze=[ingest.SPLIT_TRAIN], transform=list(ingest.SPLITS)
         ),
         custom_config={"data_spec": config.data_spec.to_dict()},
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=config.pipeline_name,
         base_transform_graph=base_graph.outputs[GRAPH_KEY],
     ).with_id(NodeIds.TRANSFORM)
-    parent = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id(NodeIds.PARENT_RESOLVER)
+    parent = parent_resolver(config.pipeline_name, kubeflow=runtime_parameters).with_id(
+        NodeIds.PARENT_RESOLVER
+    )
 
     def trainer(role: Role, **inputs) -> tfx.components.Trainer:
         # Both train on span N's training rows; the full retrain's executor adds
@@ -161,7 +164,7 @@ def create_pipeline(
             parent=parent.outputs["model"],
             eval_config=values.decision_eval_config,
             policy=values.decision_policy,
-            pipeline_name=PIPELINE_NAME,
+            pipeline_name=config.pipeline_name,
         ).with_id(NodeIds.DECISION)
         pusher = _pusher(
             incremental.outputs["model"], decision.outputs["candidate_blessing"], config
@@ -170,7 +173,7 @@ def create_pipeline(
             full.outputs["model"], decision.outputs["baseline_blessing"], config
         ).with_id(NodeIds.BASELINE_PUSHER)
     return tfx.dsl.Pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[
             example_gen,

@@ -1,7 +1,8 @@
 """Checks made before a run starts, so bad state fails fast and nothing is computed.
 
-The parent checked here is the one the pipeline's resolver will pick: the
-latest blessed Model in MLMD (see pipeline.py on why that is the last pushed one).
+The parent checked here is the one the pipeline's resolver will pick: the latest
+Model this pipeline pushed (`metadata.last_pushed_model`, by the resolver's own
+rule in `components/resolver/scope.py`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,6 @@ from newlevels.pipeline import metadata
 from newlevels.pipeline.config import RunConfig
 
 
-def last_pushed_model_uri(store) -> str | None:
-    """URI of the latest blessed Model artifact, or None before the first push."""
-    blessed = {
-        int(metadata.custom_value(b, "current_model_id"))
-        for b in store.get_artifacts_by_type("ModelBlessing")
-        if metadata.custom_value(b, "blessed") == 1
-    }
-    models = store.get_artifacts_by_id(sorted(blessed)) if blessed else []
-    return max(models, key=lambda m: m.id).uri if models else None
-
-
 def check_parent(config: RunConfig) -> str | None:
     """Reads and checks the model this run will extend.
 
@@ -37,17 +27,19 @@ def check_parent(config: RunConfig) -> str | None:
             another model family, other features or embedding widths (unless
             `fresh_on_mismatch`).
     """
-    if not os.path.exists(config.metadata_path):
+    where = config.metadata_store
+    if where.sqlite_path is not None and not os.path.exists(where.sqlite_path):
         return None
-    uri = last_pushed_model_uri(metadata.open_store(config.metadata_path))
-    if uri is None:
+    parent = metadata.last_pushed_model(metadata.connect(where), config.pipeline_name)
+    if parent is None:
         return None
+    uri = parent.uri
     mismatch = parent_mismatch(
         config.trainer_settings(Role.INCREMENTAL), artifacts.read_embeddings(uri)
     )
     if mismatch and not config.options.fresh_on_mismatch:
         raise artifacts.ParentModelError(
             f"previous model {uri} {mismatch}; pass --fresh-on-mismatch to train a fresh "
-            "full model instead, or use a new workdir"
+            "full model instead, or start another line with a new --pipeline-name or workdir"
         )
     return uri

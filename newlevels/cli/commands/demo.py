@@ -6,7 +6,7 @@ import argparse
 import os
 import shutil
 
-from newlevels.cli.commands import data, options
+from newlevels.cli.commands import data, options, store_options
 
 NAME = "demo"
 HELP = "MovieLens span 1 then span 2, with summaries"
@@ -32,16 +32,39 @@ def fresh_workdir(workdir: str) -> str:
     return os.path.join(workdir, "data")
 
 
+def check_store_is_fresh(where, pipeline_name: str) -> None:
+    """Refuses a shared store that already holds runs of the demo's pipeline.
+
+    The demo empties its workdir, so those runs' models would be gone: span 1
+    would be refused for a missing parent.
+
+    Raises:
+        ConfigError: naming the store and the pipeline.
+    """
+    from newlevels.pipeline import metadata
+    from newlevels.pipeline.errors import ConfigError
+
+    if metadata.all_runs(metadata.connect(where), pipeline_name):
+        raise ConfigError(
+            f"{where.label} already holds runs of pipeline {pipeline_name!r}: give the demo "
+            "another --pipeline-name"
+        )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default="demo-work")
     options.add_run_options(parser)
     options.add_progress_option(parser)
+    store_options.add_store_options(parser)
 
 
 def execute(args: argparse.Namespace) -> None:
+    metadata = store_options.store_from_args(args)
+    if metadata is not None:
+        check_store_is_fresh(metadata, args.pipeline_name)
     data_root = fresh_workdir(args.workdir)
     written = data.write("movielens", data_root)
     print(f"MovieLens written to {data_root}: {written} rows per span", flush=True)
     for span in (1, 2):
-        config = options.run_config(args, data_root, span, args.workdir)
+        config = options.run_config(args, data_root, span, args.workdir, metadata)
         options.run_span(config, quiet=args.quiet)

@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 
+from newlevels.cli.commands import store_options
+
 NAME = "lineage"
 HELP = "show the model genealogy recorded in ML Metadata"
 
@@ -13,11 +15,9 @@ HELP = "show the model genealogy recorded in ML Metadata"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="a run workdir (reads <workdir>/metadata.sqlite)")
-    source.add_argument("--store", help="path of a SQLite MLMD store")
-    source.add_argument(
-        "--connection-config",
-        help="a text-format ml_metadata ConnectionConfig (e.g. MySQL) file",
-    )
+    source.add_argument("--store", help="path of a SQLite MLMD store (as --metadata PATH)")
+    store_options.add_store_options(parser, source)
+    store_options.add_pipeline_name(parser)
     parser.add_argument("--format", default="table", choices=("table", "json", "dot", "mermaid"))
     parser.add_argument("--model", type=int, help="walk this Model artifact's ancestry")
     parser.add_argument(
@@ -37,34 +37,25 @@ def count(text: str) -> int:
 
 
 def _store(args: argparse.Namespace):
-    from newlevels.pipeline import metadata
+    from newlevels.pipeline import metadata, store
 
-    if args.connection_config:
-        from google.protobuf import text_format
-        from ml_metadata.proto import metadata_store_pb2
-
-        from newlevels.pipeline.errors import ConfigError
-
-        try:
-            with open(args.connection_config, encoding="utf-8") as handle:
-                config = text_format.Parse(handle.read(), metadata_store_pb2.ConnectionConfig())
-        except (OSError, text_format.ParseError) as error:
-            raise ConfigError(
-                f"{args.connection_config}: not a ConnectionConfig ({error})"
-            ) from None
-        return metadata.connect(config, args.connection_config)
-    path = args.store or os.path.join(args.workdir, "metadata.sqlite")
-    return metadata.open_store(path)
+    sqlite = args.store or (args.workdir and os.path.join(args.workdir, "metadata.sqlite"))
+    default = store.sqlite_store(os.path.abspath(sqlite)) if sqlite else None
+    return metadata.connect(store_options.store_from_args(args, default), read_only=True)
 
 
 def execute(args: argparse.Namespace) -> None:
+    from newlevels.pipeline import metadata
     from newlevels.pipeline.errors import ConfigError
     from newlevels.pipeline.lineage import ancestry, records, render
 
     store = _store(args)
-    history = records.history(store)
+    history = records.history(store, args.pipeline_name)
     if args.model is None:
         print(render.RENDERERS[args.format](history[-args.last :] if args.last else history))
+        if args.format == "table":
+            parent = metadata.last_pushed_model(store, args.pipeline_name)
+            print(render.next_parent(parent.id if parent else None, args.pipeline_name))
         return
     chain = ancestry.ancestry(store, args.model, records.models_by_id(history))
     if args.format == "table":

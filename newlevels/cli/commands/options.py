@@ -15,6 +15,7 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from newlevels.cli.commands.store_options import add_pipeline_name
     from newlevels.components.trainer import early_stopping, families, head, init, optimizers
     from newlevels.components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from newlevels.components.trainer.distribution import FACTORIES
@@ -22,6 +23,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     from newlevels.contracts import gate
     from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL
 
+    add_pipeline_name(parser)
     parser.add_argument(
         "--strategy", default="split", help=f"one of {', '.join(INCREMENTAL)} (default: split)"
     )
@@ -218,8 +220,16 @@ def training_options(args: argparse.Namespace):
     )
 
 
-def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str):
-    """Builds the RunConfig from parsed run options."""
+def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str, metadata=None):
+    """Builds the RunConfig from parsed run options.
+
+    Args:
+        args: the parsed run options.
+        data_root: the folder of span-N/ folders.
+        span: the span to run.
+        workdir: where the run writes.
+        metadata: the MLMD `StoreConfig` (None: SQLite under the workdir).
+    """
     from newlevels.components.trainer import families
     from newlevels.contracts.gate import Gate
     from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, RunConfig, merge_beam_args
@@ -247,6 +257,8 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
             policy=args.policy,
         ),
         beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
+        pipeline_name=args.pipeline_name,
+        metadata=metadata,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from newlevels.cli.commands import options
+from newlevels.cli.commands import options, store_options
 
 NAME = "run"
 HELP = "run the pipeline for one span"
@@ -17,11 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="data root holding span-N/ folders of CSV, Parquet or TFRecord files",
     )
     parser.add_argument("--span", type=int, required=True)
-    parser.add_argument("--workdir", required=True, help="MLMD store, artifacts and serving dir")
+    parser.add_argument(
+        "--workdir",
+        required=True,
+        help="artifacts, serving dir, summaries and (unless --metadata) the MLMD store",
+    )
     options.add_run_options(parser)
     options.add_progress_option(parser)
+    store_options.add_store_options(parser)
 
 
 def execute(args: argparse.Namespace) -> None:
-    config = options.run_config(args, args.data, args.span, args.workdir)
+    metadata = store_options.store_from_args(args)
+    config = options.run_config(args, args.data, args.span, args.workdir, metadata)
     options.run_span(config, quiet=args.quiet)

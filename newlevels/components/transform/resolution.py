@@ -12,6 +12,7 @@ of order is refused before anything runs.
 from __future__ import annotations
 
 import ml_metadata as mlmd
+from ml_metadata import errors as mlmd_errors
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.types import standard_artifacts
@@ -36,9 +37,16 @@ def base_graph_resolver(transform_id: str, resolver_id: str) -> tfx.dsl.Resolver
 
 
 def latest_graph_uri(store: mlmd.MetadataStore, pipeline: str, transform_id: str) -> str | None:
-    """The URI of the graph the resolver would pick (the newest live one), or None."""
-    node = store.get_context_by_type_and_name("node", f"{pipeline}.{transform_id}")
-    graph_type = store.get_artifact_type(standard_artifacts.TransformGraph.TYPE_NAME)
+    """The URI of the graph the resolver would pick (the newest live one), or None.
+
+    A store that holds no run yet (a shared store another pipeline or the run's lease
+    created) lacks the types: MLMD raises NotFoundError for them.
+    """
+    try:
+        node = store.get_context_by_type_and_name("node", f"{pipeline}.{transform_id}")
+        graph_type = store.get_artifact_type(standard_artifacts.TransformGraph.TYPE_NAME)
+    except mlmd_errors.NotFoundError:
+        return None
     if node is None or graph_type is None:
         return None
     live = [

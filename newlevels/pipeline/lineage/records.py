@@ -14,7 +14,6 @@ from newlevels.components.trainer.executor import NO_PARENT, Properties
 from newlevels.contracts import blessing as gate_record
 from newlevels.contracts import gate as gates
 from newlevels.pipeline import metadata
-from newlevels.pipeline.config import PIPELINE_NAME
 from newlevels.pipeline.errors import ConfigError
 from newlevels.pipeline.pipeline import NodeIds
 
@@ -184,15 +183,19 @@ def run_record(run: metadata.PipelineRun) -> RunRecord:
     )
 
 
-def history(store: mlmd.MetadataStore) -> list[RunRecord]:
-    """Every run of the pipeline, oldest first.
+def history(store: mlmd.MetadataStore, pipeline_name: str) -> list[RunRecord]:
+    """Every run of pipeline `pipeline_name`, oldest first.
 
     Raises:
-        ConfigError: if the store holds no run of the pipeline.
+        ConfigError: if the store holds no run of the pipeline (naming the ones it holds).
     """
-    runs = metadata.all_runs(store, PIPELINE_NAME)
+    runs = metadata.all_runs(store, pipeline_name)
     if not runs:
-        raise ConfigError(f"the MLMD store holds no run of pipeline {PIPELINE_NAME!r}")
+        known = sorted(c.name for c in store.get_contexts_by_type("pipeline"))
+        raise ConfigError(
+            f"the MLMD store holds no run of pipeline {pipeline_name!r} "
+            f"(pipelines in it: {', '.join(known) or 'none'}; choose one with --pipeline-name)"
+        )
     return [run_record(run) for run in runs]
 
 

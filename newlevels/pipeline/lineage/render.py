@@ -105,6 +105,13 @@ def table(records: list[RunRecord]) -> str:
     )
 
 
+def next_parent(model_id: int | None, pipeline_name: str) -> str:
+    """The line saying which model the pipeline's next run extends."""
+    if model_id is None:
+        return f"next run of {pipeline_name}: no model pushed yet, it trains every level"
+    return f"next run of {pipeline_name} extends model {model_id} (the last it pushed)"
+
+
 def to_json(records: list[RunRecord]) -> str:
     return json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True)
 

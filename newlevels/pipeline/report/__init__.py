@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -34,7 +35,9 @@ class Report:
     drawn: dict[str, figures.Drawn]
 
 
-def write_report(workdir: str, span: int, out: str | None = None) -> Report:
+def write_report(
+    workdir: str, span: int, out: str | None = None, summary: Mapping | None = None
+) -> Report:
     """Draws the figures of span `span`'s run under `workdir` and writes the page.
 
     Args:
@@ -42,6 +45,7 @@ def write_report(workdir: str, span: int, out: str | None = None) -> Report:
         span: the run's span.
         out: the folder to write to (created if missing); None: the run's
             `runs/span-N/report/`.
+        summary: the run's summary (None: `runs/span-N/summary.json` of the workdir).
 
     Returns:
         The files written.
@@ -53,7 +57,7 @@ def write_report(workdir: str, span: int, out: str | None = None) -> Report:
     folder = out or os.path.join(inputs.run_dir(workdir, span), REPORT_DIR)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ReportInputError(f"--out {folder} is a file, not a folder")
-    run = inputs.load_run(workdir, span)
+    run = inputs.load_run(workdir, span, summary)
     os.makedirs(folder, exist_ok=True)
     drawn: dict[str, figures.Drawn] = {}
     notes = []

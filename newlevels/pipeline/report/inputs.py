@@ -83,9 +83,16 @@ def _features(uri: str | None) -> dict[str, artifacts.FeatureRows] | None:
     return None if uri is None else artifacts.read_embeddings(uri).features
 
 
-def load_run(workdir: str, span: int) -> RunInputs:
-    """Reads the summary, the three models' rows and the observed positive rates."""
-    summary = read_summary(workdir, span)
+def load_run(workdir: str, span: int, summary: Mapping | None = None) -> RunInputs:
+    """Reads the summary, the three models' rows and the observed positive rates.
+
+    Args:
+        workdir: the run's workdir.
+        span: the run's span.
+        summary: the run's summary when it is not read from the workdir (a run
+            read back from an MLMD store, `report/from_store.py`).
+    """
+    summary = dict(summary) if summary is not None else read_summary(workdir, span)
     manifest = artifacts.read_embeddings(summary["model_uri"]).manifest
     spec = DataSpec.from_dict(manifest["data_spec"])
     return RunInputs(
