@@ -33,10 +33,12 @@ def rejected_history(tmp_path_factory):
     root = tmp_path_factory.mktemp("lineage-reject")
     data, workdir = str(root / "data"), str(root / "work")
     write_toy(data, boundaries=THREE_SPANS)
+    # Fixed epoch counts (no early stopping), so that the counts below are exact.
+    fixed = ("--early-stopping", "off")
     summaries = [
-        run(data, workdir, 1, "--incremental-epochs", "3"),
-        run(data, workdir, 2, "--min-auc", "0.999"),
-        run(data, workdir, 3, "--incremental-epochs", "3"),
+        run(data, workdir, 1, "--incremental-epochs", "3", *fixed),
+        run(data, workdir, 2, "--min-auc", "0.999", *fixed),
+        run(data, workdir, 3, "--incremental-epochs", "3", *fixed),
     ]
     return workdir, summaries
 
@@ -148,7 +150,8 @@ def test_the_table_shows_the_decision_and_each_cohorts_aucs_for_the_last_n_runs(
     every = lineage_json(capsys, workdir, "--format", "json")
     assert lineage_json(capsys, workdir, "--format", "json", "--last", "2") == every[1:]
     assert cli.main(["lineage", "--workdir", workdir, "--last", "2"]) == 0
-    header, *lines = capsys.readouterr().out.splitlines()
+    header, *lines, next_parent = capsys.readouterr().out.splitlines()
+    assert next_parent.startswith("next run of ")
     columns = re.split(r"\s{2,}", header)
     shown = [dict(zip(columns, re.split(r"\s{2,}", line), strict=True)) for line in lines]
     assert [row["span"] for row in shown] == ["2", "3"]

@@ -104,7 +104,9 @@ def create_pipeline(
     spec_json = json.dumps(config.data_spec.to_dict(), sort_keys=True)
     example_gen = SpanExampleGen(values.data_root, config.data_spec, values.range_config)
     schema_gen = FeatureSchemaGen(data_spec=spec_json).with_id(NodeIds.SCHEMA_GEN)
-    base_graph = base_graph_resolver(NodeIds.TRANSFORM, NodeIds.BASE_GRAPH_RESOLVER)
+    base_graph = base_graph_resolver(
+        NodeIds.TRANSFORM, NodeIds.BASE_GRAPH_RESOLVER, kubeflow=runtime_parameters
+    )
     transform = SpanTransform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],

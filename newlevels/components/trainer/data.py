@@ -78,9 +78,16 @@ def parsed_batches(
     feature_names: Sequence[str],
     with_ids: bool,
 ) -> tf.data.Dataset:
-    """Transformed examples as batches of ({feature: tokens[, row id]}, label, row count)."""
+    """Transformed examples as batches of ({feature: tokens[, row id]}, label, row count).
+
+    With `with_ids`, a Transform output without the row id (a user's
+    preprocessing_fn need not pass it through) identifies each row by its
+    serialized example instead: the same rows are picked on every run.
+    """
     label_key = transformed_label_key()
-    names = (*feature_names, *((ROW_ID_KEY,) if with_ids else ()))
+    ids_from_bytes = with_ids and ROW_ID_KEY not in feature_spec
+    read_ids = with_ids and not ids_from_bytes
+    names = (*feature_names, *((ROW_ID_KEY,) if read_ids else ()))
     spec = {name: feature_spec[name] for name in (*names, label_key)}
 
     # AutoGraph off (`plain`): these functions hold no Python control flow on
@@ -91,6 +98,8 @@ def parsed_batches(
         parsed = tf.io.parse_example(serialized, spec)
         label = tf.reshape(parsed[label_key], [-1])
         features = {name: tf.reshape(parsed[name], [-1]) for name in names}
+        if ids_from_bytes:
+            features[ROW_ID_KEY] = serialized
         return features, label, tf.size(label, out_type=tf.int64)
 
     return (
@@ -136,14 +145,10 @@ def load_rows(
         The cached rows and their counts.
 
     Raises:
-        TransformOutputError: if the examples lack the tokens, the label or (for a
-            replay or holdout fraction, even on a run that replays nothing yet) the row id.
+        TransformOutputError: if the examples lack the tokens or the label.
     """
     # Extra transformed features (a user's Transform may output more) are not read.
-    flags = (("--replay-fraction",) if replay_fraction > 0 else ()) + (
-        ("--holdout-fraction",) if holdout_fraction > 0 else ()
-    )
-    check_transformed_features(feature_spec, feature_names, row_id_for=flags)
+    check_transformed_features(feature_spec, feature_names)
     with_ids = (keep is not None and replay_fraction > 0) or holdout_fraction > 0
     batches = parsed_batches(patterns, feature_spec, feature_names, with_ids)
     return select_rows(batches, keep, replay_fraction, holdout_fraction)

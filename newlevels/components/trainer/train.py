@@ -29,6 +29,7 @@ from newlevels.components.trainer.fitting import (  # noqa: F401 (build_model re
 from newlevels.components.trainer.parent import check_parent, parent_mismatch
 from newlevels.components.trainer.planning import admit_levels, current_vocabularies, plan_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
+from newlevels.transforms.vocabularies import check_transformed_features
 
 
 @dataclasses.dataclass
@@ -141,6 +142,14 @@ def train(
     admissions = {}
     if parent is not None:
         diffs, admissions = admit_levels(settings, diffs, parent, train_patterns, tft_output)
+    # Replay picks old-level rows by their id: refused without it on every run, even
+    # one that replays nothing yet (a first run), so the user learns it at once.
+    replays = settings.options.unfreeze_shared and settings.options.replay_fraction > 0
+    check_transformed_features(
+        tft_output.transformed_feature_spec(),
+        spec.feature_names,
+        row_id_for=("--replay-fraction",) if replays else (),
+    )
     selection = row_selection(settings, diffs, extends_parent=parent is not None)
     rows = data.load_rows(
         train_patterns,

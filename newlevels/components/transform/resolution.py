@@ -1,12 +1,15 @@
 """Which transform graph a run builds on: the latest one of this pipeline's Transform.
 
-The pipeline resolves it with TFX's LatestArtifactStrategy, one of the two
+A Kubeflow compile resolves it with TFX's LatestArtifactStrategy, one of the two
 strategies the Kubeflow v2 compiler compiles (with LatestBlessedModelStrategy).
-Locally, TFX scopes the query to this pipeline and this Transform node by their
-MLMD contexts. Compiled, the query names the artifact type only, so the executor
-also refuses a graph whose span history belongs to another pipeline. The CLI
-reads the same graph from MLMD before a run (`check_span_order`), so a span out
-of order is refused before anything runs.
+Locally, `LatestGraphStrategy` picks the same graph but answers a first run with
+no graph instead of failing the resolver (TFX then records a failed execution,
+whose error text MLMD's PostgreSQL backend cannot store). Locally, TFX scopes the
+query to this pipeline and this Transform node by their MLMD contexts. Compiled,
+the query names the artifact type only, so the executor also refuses a graph
+whose span history belongs to another pipeline. The CLI reads the same graph from
+MLMD before a run (`check_span_order`), so a span out of order is refused before
+anything runs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import ml_metadata as mlmd
 from ml_metadata import errors as mlmd_errors
 from ml_metadata.proto import metadata_store_pb2
+from tfx import types
 from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 
@@ -22,10 +26,30 @@ from newlevels.components.transform import history
 GRAPH_KEY = "transform_graph"
 
 
-def base_graph_resolver(transform_id: str, resolver_id: str) -> tfx.dsl.Resolver:
-    """A Resolver whose `transform_graph` output is the latest graph of node `transform_id`."""
+class LatestGraphStrategy(tfx.dsl.experimental.LatestArtifactStrategy):
+    """TFX's LatestArtifactStrategy, resolving to no graph (not failing) before any exists."""
+
+    def resolve_artifacts(
+        self, store: mlmd.MetadataStore, input_dict: dict[str, list[types.Artifact]]
+    ) -> dict[str, list[types.Artifact]]:
+        """The latest graph, or an empty list on a pipeline's first run."""
+        return self._resolve(input_dict)
+
+
+def base_graph_resolver(
+    transform_id: str, resolver_id: str, kubeflow: bool = False
+) -> tfx.dsl.Resolver:
+    """A Resolver whose `transform_graph` output is the latest graph of node `transform_id`.
+
+    Args:
+        transform_id: the Transform node's id.
+        resolver_id: this resolver's node id.
+        kubeflow: compile with TFX's own strategy (the one the Kubeflow v2 compiler knows).
+    """
     return tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        strategy_class=(
+            tfx.dsl.experimental.LatestArtifactStrategy if kubeflow else LatestGraphStrategy
+        ),
         **{
             GRAPH_KEY: tfx.dsl.Channel(
                 type=standard_artifacts.TransformGraph,

@@ -45,8 +45,9 @@ COHORT_COLUMNS = tuple((f"{cohort} cand/base", name) for name, cohort in COHORT_
 
 
 def _pair(record: RunRecord, name: str) -> str:
-    """The candidate's and the full retrain's AUC on one cohort (`-` without rows)."""
-    cand, base = record.auc["candidate"][name], record.auc["baseline"][name]
+    """The candidate's and the full retrain's AUC on one cohort (`-` without rows, or for a
+    run recorded before the cohorts were)."""
+    cand, base = record.auc["candidate"].get(name), record.auc["baseline"].get(name)
     return "-" if cand is None and base is None else f"{_auc(cand)}/{_auc(base)}"
 
 
