@@ -103,7 +103,7 @@ def test_rejections_no_op_spans_and_reruns_never_push_twice(toy, tmp_path, capsy
     weights = os.path.join(embeddings, "level", "weights.npy")
     with open(weights, "r+b") as handle:
         handle.truncate(10)
-    assert f"model artifact {second['model_uri']} is unreadable" in refused(capsys, toy, work, 2)
+    assert f"model artifact {served} is unreadable" in refused(capsys, toy, work, 2)
     shutil.copy(tmp_path / "intact" / "level" / "weights.npy", weights)
     os.remove(os.path.join(embeddings, MANIFEST))
     err = refused(capsys, toy, work, 2)
