@@ -32,11 +32,10 @@ from tfx.dsl.components.base import executor_spec
 from newlevels.components.trainer.executor import LineageTrainerExecutor
 from newlevels.components.trainer.run_fn import run_fn
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
+from newlevels.components.trainer.strategies import DEFAULT as DEFAULT_STRATEGY
 from newlevels.transforms.features import CategoricalFeature, DataSpec
 from newlevels.transforms.vocabularies import LABEL_KEY, ROW_ID_KEY
 
-#: the strategy an incremental Trainer freezes old rows with unless told otherwise.
-DEFAULT_STRATEGY = "split"
 #: the splits of a stock ExampleGen (and so of a stock Transform's output).
 TRAIN_SPLITS = ("train",)
 EVAL_SPLITS = ("eval",)
