@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -87,3 +89,20 @@ def test_the_trainers_carry_one_settings_value_in_their_roles():
         ("full", "full"),
     ]
     assert {c.data_spec.feature_names for c in configs} == {("user", "item")}
+
+
+def test_the_readme_shows_the_example_pipelines_own_code():
+    root = pathlib.Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("## Use it in your own pipeline\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    example = {
+        line
+        for path in (root / "examples" / "own_pipeline").glob("*.py")
+        for line in path.read_text().splitlines()
+    }
+    shown = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert len(blocks) == 2 and len(shown) > 30
+    assert [line for line in shown if line not in example] == []
+    for name in newlevels.__all__:
+        assert f"`newlevels.{name}" in section or f"`{name}`" in section, name
