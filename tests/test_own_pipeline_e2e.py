@@ -61,11 +61,11 @@ def test_span_2_extends_span_1_by_token_with_old_rows_bit_identical(workdir):
     moved = [token for index, token in enumerate(before) if after.index(token) != index]
     assert moved, "span 2's vocabulary kept every old token's index: nothing tests the diff"
 
-    first, candidate = outputs(workdir, "incremental_trainer", "model")
+    first, candidate = outputs(workdir, "candidate", "model")
     child = artifacts.read_embeddings(candidate)
     assert child.manifest["parent_model_uri"] == first  # span 1's model was pushed
     parent = artifacts.read_embeddings(first)
-    full = artifacts.read_embeddings(outputs(workdir, "full_retrain_trainer", "model")[-1])
+    full = artifacts.read_embeddings(outputs(workdir, "full_retrain", "model")[-1])
     for name in FEATURES:
         assert max_change_by_token(parent.features[name], child.features[name]) == 0.0
         # The same rows were trained by the full retrain: the data reaches them.

@@ -106,10 +106,11 @@ def create_pipeline(
         "transform_graph": transform.outputs["transform_graph"],
         "settings": settings,
     }
-    candidate = newlevels.IncrementalTrainer(
-        base_model=parent.outputs["model"], **transformed
-    ).with_id("incremental_trainer")
-    baseline = newlevels.FullRetrainTrainer(**transformed).with_id("full_retrain_trainer")
+    parent_model = parent.outputs["model"]
+    candidate = newlevels.IncrementalTrainer(base_model=parent_model, **transformed).with_id(
+        "candidate"
+    )
+    baseline = newlevels.FullRetrainTrainer(**transformed).with_id("full_retrain")
     eval_config = newlevels.eval_config(preprocessing.LABEL, gate, preprocessing.CATEGORICAL)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
@@ -122,7 +123,7 @@ def create_pipeline(
         evaluation=evaluator.outputs["evaluation"],
         candidate=candidate.outputs["model"],
         baseline=baseline.outputs["model"],
-        parent=parent.outputs["model"],
+        parent=parent_model,
         eval_config=json_format.MessageToJson(eval_config),
         policy=gate.policy,
         pipeline_name=pipeline_name,
