@@ -12,6 +12,7 @@ from newlevels.components.resolver.scope import (
 )
 from newlevels.components.trainer import families
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
+from newlevels.components.trainer.strategies import DEFAULT as DEFAULT_STRATEGY
 from newlevels.components.trainer.strategies import INCREMENTAL, UnknownStrategyError
 from newlevels.contracts.gate import Gate
 from newlevels.contracts.signatures import slice_keys
@@ -107,7 +108,7 @@ class RunConfig:
     span: int
     workdir: str
     data_spec: DataSpec
-    strategy: str = "split"
+    strategy: str = DEFAULT_STRATEGY
     options: TrainingOptions = TrainingOptions()
     gate: Gate = Gate()
     beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS

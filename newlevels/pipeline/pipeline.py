@@ -27,20 +27,22 @@ one the v2 compiler takes), its compiled query scoped by `kubeflow/compile.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from tfx import v1 as tfx
-from tfx.dsl.components.base import executor_spec
 from tfx.proto import transform_pb2
 
 from newlevels.components.evaluation.decision import Decision
 from newlevels.components.ingest import executor as ingest
 from newlevels.components.ingest.component import SpanExampleGen
-from newlevels.components.push.executor import AtomicPusherExecutor
+from newlevels.components.push.component import Pusher
 from newlevels.components.resolver.strategy import parent_resolver
 from newlevels.components.schema.component import FeatureSchemaGen
-from newlevels.components.trainer.executor import LineageTrainerExecutor, Properties
-from newlevels.components.trainer.run_fn import run_fn
+from newlevels.components.trainer.component import (
+    FullRetrainTrainer,
+    IncrementalTrainer,
+    dotted_name,
+)
+from newlevels.components.trainer.executor import Properties
 from newlevels.components.trainer.settings import Role
 from newlevels.components.transform.component import SpanTransform
 from newlevels.components.transform.resolution import GRAPH_KEY, base_graph_resolver
@@ -66,22 +68,6 @@ class NodeIds:
     #: the node that preceded the Decision (stores written before it: lineage reads both).
     PROMOTION = "BaselinePromotion"
     BASELINE_PUSHER = "baseline_pusher"
-
-
-def dotted_name(function: Callable) -> str:
-    """The importable dotted path of a function object."""
-    return f"{function.__module__}.{function.__qualname__}"
-
-
-def _pusher(model, blessing, config: RunConfig) -> tfx.components.Pusher:
-    return tfx.components.Pusher(
-        model=model,
-        model_blessing=blessing,
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
-        ),
-        custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPusherExecutor),
-    )
 
 
 def create_pipeline(
@@ -124,33 +110,28 @@ def create_pipeline(
         NodeIds.PARENT_RESOLVER
     )
 
-    def trainer(role: Role, **inputs) -> tfx.components.Trainer:
-        # Both train on span N's training rows; the full retrain's executor adds
-        # every row of spans 1..N-1 from the transform graph's span history.
-        executor = (
-            LineageTrainerExecutor if role is Role.INCREMENTAL else SpanHistoryTrainerExecutor
-        )
-        return tfx.components.Trainer(
-            run_fn=dotted_name(run_fn),
-            examples=transform.outputs["transformed_examples"],
-            transform_graph=transform.outputs["transform_graph"],
-            train_args=tfx.proto.TrainArgs(splits=[ingest.SPLIT_TRAIN]),
-            eval_args=tfx.proto.EvalArgs(splits=[ingest.SPLIT_EVAL]),
-            custom_config=values.incremental_trainer_config
-            if role is Role.INCREMENTAL
-            else config.trainer_settings(role).to_custom_config(),
-            custom_executor_spec=executor_spec.ExecutorClassSpec(executor),
-            **inputs,
-        )
-
-    incremental = trainer(Role.INCREMENTAL, base_model=parent.outputs["model"]).with_id(
-        NodeIds.INCREMENTAL_TRAINER
-    )
+    # Both train on span N's training rows; the full retrain's executor adds
+    # every row of spans 1..N-1 from the transform graph's span history.
+    transformed = {
+        "examples": transform.outputs["transformed_examples"],
+        "transform_graph": transform.outputs["transform_graph"],
+        "train_splits": [ingest.SPLIT_TRAIN],
+        "eval_splits": [ingest.SPLIT_EVAL],
+    }
+    incremental = IncrementalTrainer(
+        base_model=parent.outputs["model"],
+        settings=values.incremental_trainer_config,
+        **transformed,
+    ).with_id(NodeIds.INCREMENTAL_TRAINER)
     has_new_levels = incremental.outputs["model"].future()[0].custom_property(Properties.NEW_LEVELS)
     # A span with no new level is a no-op: the candidate equals its parent, so
     # nothing is retrained, evaluated or pushed (and a re-run span pushes once).
     with tfx.dsl.Cond(has_new_levels > 0):
-        full = trainer(Role.FULL).with_id(NodeIds.FULL_TRAINER)
+        full = FullRetrainTrainer(
+            settings=config.trainer_settings(Role.INCREMENTAL),
+            executor=SpanHistoryTrainerExecutor,
+            **transformed,
+        ).with_id(NodeIds.FULL_TRAINER)
         evaluator = tfx.components.Evaluator(
             examples=example_gen.outputs["examples"],
             model=incremental.outputs["model"],
@@ -168,11 +149,11 @@ def create_pipeline(
             policy=values.decision_policy,
             pipeline_name=config.pipeline_name,
         ).with_id(NodeIds.DECISION)
-        pusher = _pusher(
-            incremental.outputs["model"], decision.outputs["candidate_blessing"], config
+        pusher = Pusher(
+            incremental.outputs["model"], decision.outputs["candidate_blessing"], config.serving_dir
         ).with_id(NodeIds.PUSHER)
-        baseline_pusher = _pusher(
-            full.outputs["model"], decision.outputs["baseline_blessing"], config
+        baseline_pusher = Pusher(
+            full.outputs["model"], decision.outputs["baseline_blessing"], config.serving_dir
         ).with_id(NodeIds.BASELINE_PUSHER)
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,

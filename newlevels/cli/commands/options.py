@@ -15,17 +15,28 @@ def columns(text: str) -> tuple[str, ...]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Adds the flags of a run; each default is read from the field the flag sets.
+
+    A training flag's default is its `TrainingOptions` field's, a gate flag's
+    its `Gate` field's, `--strategy`'s the strategies' registry's: each default
+    is written once, where the dataclass (the API's and the CLI's shared
+    config) declares it.
+    """
     from newlevels.cli.commands.store_options import add_pipeline_name
     from newlevels.components.trainer import early_stopping, families, head, init, optimizers
-    from newlevels.components.trainer.distribution import DEFAULT as DEFAULT_DISTRIBUTION
     from newlevels.components.trainer.distribution import FACTORIES
+    from newlevels.components.trainer.settings import TrainingOptions
+    from newlevels.components.trainer.strategies import DEFAULT as DEFAULT_STRATEGY
     from newlevels.components.trainer.strategies import INCREMENTAL
     from newlevels.contracts import gate
     from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL
 
+    options = TrainingOptions()
     add_pipeline_name(parser)
     parser.add_argument(
-        "--strategy", default="split", help=f"one of {', '.join(INCREMENTAL)} (default: split)"
+        "--strategy",
+        default=DEFAULT_STRATEGY,
+        help=f"one of {', '.join(INCREMENTAL)} (default: {DEFAULT_STRATEGY})",
     )
     parser.add_argument(
         "--categorical",
@@ -39,22 +50,22 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model",
-        default=families.DEFAULT,
+        default=options.model,
         choices=tuple(families.REGISTRY),
         help="model family: additive (sum of embeddings) or mf (user x item factorization "
-        "with biases) (default: additive)",
+        f"with biases) (default: {options.model})",
     )
     parser.add_argument(
         "--user-col",
         dest="user_column",
-        default=families.DEFAULT_USER_COLUMN,
-        help="mf: the user column (default: userId)",
+        default=options.user_column,
+        help=f"mf: the user column (default: {options.user_column})",
     )
     parser.add_argument(
         "--item-col",
         dest="item_column",
-        default=families.DEFAULT_ITEM_COLUMN,
-        help="mf: the item column (default: movieId)",
+        default=options.item_column,
+        help=f"mf: the item column (default: {options.item_column})",
     )
     parser.add_argument(
         "--unfreeze-shared",
@@ -64,85 +75,90 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replay-fraction",
         type=float,
-        default=0.0,
-        help="with --unfreeze-shared: fraction of old-level rows replayed (default: 0)",
+        default=options.replay_fraction,
+        help="with --unfreeze-shared: fraction of old-level rows replayed "
+        f"(default: {options.replay_fraction:g})",
     )
     parser.add_argument(
         "--min-count",
         type=int,
-        default=1,
+        default=options.min_count,
         help="a new level gets a row once seen this many times in the training rows, "
-        "counting earlier runs; until then it serves through the OOV row (default: 1)",
+        f"counting earlier runs; until then it serves through the OOV row (default: "
+        f"{options.min_count})",
     )
     parser.add_argument(
         "--embedding-dim",
         type=int,
         default=None,
-        help="embedding width (default: 2 for additive, 16 for mf)",
+        help="embedding width (default: "
+        + ", ".join(f"{f.default_embedding_dim} for {n}" for n, f in families.REGISTRY.items())
+        + ")",
     )
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=options.epochs)
     parser.add_argument(
         "--incremental-epochs",
         type=int,
-        default=None,
+        default=options.incremental_epochs,
         help="passes of the incremental Trainer when it extends a previous model: the cap "
         f"with --early-stopping on (default: {early_stopping.DEFAULT_EPOCH_CAP}), the count "
         "with it off (default: --epochs); a first run trains as the full retrain does",
     )
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--batch-size", type=int, default=options.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=options.learning_rate)
     parser.add_argument(
         "--distribution",
-        default=DEFAULT_DISTRIBUTION,
+        default=options.distribution,
         choices=tuple(FACTORIES),
-        help="tf.distribute strategy of both Trainers (default: default, one device)",
+        help=f"tf.distribute strategy of both Trainers (default: {options.distribution}, "
+        "one device)",
     )
     parser.add_argument(
         "--sparse-updates",
-        default=optimizers.DEFAULT,
+        default=options.sparse_updates,
         choices=optimizers.SPARSE_UPDATES,
         help="how the optimizer applies a sparse embedding gradient: lazy updates only the "
         "looked-up rows and their slots (O(batch) per step); dense is tf_keras's stock "
-        f"update of every row's slots (O(rows)) (default: {optimizers.DEFAULT})",
+        f"update of every row's slots (O(rows)) (default: {options.sparse_updates})",
     )
     parser.add_argument(
         "--init",
-        default=init.DEFAULT,
+        default=options.init,
         choices=init.INITS,
         help="where an extension's new rows start: random (N(0, 0.05^2)), mean (the mean of "
         "the parent's old rows) or fit (fitted to the span's rows with every old row fixed, "
-        f"shrunk toward the mean) (default: {init.DEFAULT})",
+        f"shrunk toward the mean) (default: {options.init})",
     )
     parser.add_argument(
         "--early-stopping",
-        default=early_stopping.DEFAULT,
+        default=options.early_stopping,
         choices=early_stopping.CHOICES,
         help="on: an extension trains its new rows until the loss on a held-out part of its "
         "rows stops improving, and keeps the best epoch (--incremental-epochs is the cap, "
         f"default {early_stopping.DEFAULT_EPOCH_CAP}); off: a fixed number of epochs "
-        f"(default: {early_stopping.DEFAULT})",
+        f"(default: {options.early_stopping})",
     )
     parser.add_argument(
         "--holdout-fraction",
         type=float,
-        default=early_stopping.DEFAULT_HOLDOUT_FRACTION,
+        default=options.holdout_fraction,
         help="share of an extension's training rows held out for early stopping, picked by "
-        f"a hash of the id (default: {early_stopping.DEFAULT_HOLDOUT_FRACTION})",
+        f"a hash of the id (default: {options.holdout_fraction})",
     )
     parser.add_argument(
         "--patience",
         type=int,
-        default=early_stopping.DEFAULT_PATIENCE,
+        default=options.patience,
         help="epochs without a better held-out loss before early stopping stops "
-        f"(default: {early_stopping.DEFAULT_PATIENCE})",
+        f"(default: {options.patience})",
     )
     parser.add_argument(
         "--adapt",
-        default=head.DEFAULT,
+        default=options.adapt,
         choices=head.ADAPTS,
         help="head: an extension also trains a head (a global bias and a scale per feature) "
         "on every row of the span, so old-level predictions follow drift while every "
-        f"embedding row stays bit-identical (default: {head.DEFAULT})",
+        f"embedding row stays bit-identical (default: {options.adapt})",
     )
     parser.add_argument(
         "--beam-arg",

@@ -48,11 +48,18 @@ class PipelineBlessedModelStrategy(resolver.ResolverStrategy):
         return {MODEL: [models[model.id]], MODEL_BLESSING: [blessings[blessing.id]]}
 
 
-def parent_resolver(pipeline_name: str, kubeflow: bool) -> tfx.dsl.Resolver:
-    """The resolver node whose `model` output is the run's parent.
+def parent_resolver(pipeline_name: str, kubeflow: bool = False) -> tfx.dsl.Resolver:
+    """The resolver node whose `model` output is the run's parent (public: `ParentResolver`).
+
+    The parent is the latest Model this pipeline's `Decision` blessed, which is
+    the last one its Pushers pushed; blessings of other pipelines sharing the
+    store, and the stock Evaluator's own, never count (`scope`). Before any
+    push its `model` output is empty, and the incremental Trainer trains a
+    first model.
 
     Args:
-        pipeline_name: the pipeline resolving its parent.
+        pipeline_name: the pipeline resolving its parent (the `pipeline_name`
+            of its `tfx.dsl.Pipeline` and of its `Decision`).
         kubeflow: build it for the Kubeflow v2 compiler, which compiles only
             TFX's own LatestBlessedModelStrategy; `kubeflow/compile.py` then adds
             `scope.blessing_filter` to the compiled ModelBlessing query.

@@ -19,6 +19,8 @@ REGISTRY: dict[str, type[EmbeddingStrategy]] = {
 }
 #: strategies a user may pick for the incremental model.
 INCREMENTAL = tuple(name for name, cls in REGISTRY.items() if cls.freezes_parent)
+#: the incremental model's strategy unless told otherwise (`--strategy`).
+DEFAULT = SplitStrategy.name
 
 
 class UnknownStrategyError(ValueError):
@@ -43,6 +45,7 @@ __all__ = [
     "EmbeddingStrategy",
     "EmbeddingTable",
     "FrozenRowsError",
+    "DEFAULT",
     "INCREMENTAL",
     "get_strategy",
     "REGISTRY",
