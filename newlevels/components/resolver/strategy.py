@@ -54,8 +54,8 @@ def parent_resolver(pipeline_name: str, kubeflow: bool) -> tfx.dsl.Resolver:
     Args:
         pipeline_name: the pipeline resolving its parent.
         kubeflow: build it for the Kubeflow v2 compiler, which compiles only
-            TFX's own LatestBlessedModelStrategy; `kubeflow/compile.py` then adds
-            `scope.blessing_filter` to the compiled ModelBlessing query.
+            TFX's own LatestBlessedModelStrategy; `kubeflow/queries.py` then adds
+            `scope.pipeline_filter` to the compiled ModelBlessing query.
 
     Returns:
         The Resolver (give it an id).

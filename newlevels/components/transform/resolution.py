@@ -3,8 +3,9 @@
 The pipeline resolves it with TFX's LatestArtifactStrategy, one of the two
 strategies the Kubeflow v2 compiler compiles (with LatestBlessedModelStrategy).
 Locally, TFX scopes the query to this pipeline and this Transform node by their
-MLMD contexts. Compiled, the query names the artifact type only, so the executor
-also refuses a graph whose span history belongs to another pipeline. The CLI
+MLMD contexts. Compiled, it is scoped by the graph's `newlevels_pipeline` property
+(`kubeflow/queries.py`); the executor still refuses a graph whose span history
+belongs to another pipeline. The CLI
 reads the same graph from MLMD before a run (`check_span_order`), so a span out
 of order is refused before anything runs.
 """
