@@ -10,16 +10,20 @@ their queries. Span 2's rows mix old and new levels (a new item rated by an old 
 and the reverse), so old embedding rows receive gradients while span 2 trains.
 
 What it covers: every custom executor and user function imports from the installed
-package by the dotted path the spec names; every argument the compiler wrote parses;
-each output lands at the URI the launcher provisioned and is read from there by the
-next task; the ExampleGen driver resolves the span a run passes; the conditions of the
-compiled spec evaluate on real task inputs; the blessing reaches the Pusher and, in the
-next run, the parent resolver; span 2's candidate keeps every old row bit-identical.
+package by the dotted path the spec names, and the image's import check covers each;
+every argument the compiler wrote parses; each output lands at the URI the launcher
+provisioned and is read from there by the next task; the ExampleGen driver resolves the
+span a run passes; the conditions of the compiled spec evaluate on real task inputs; the
+Decision's blessing reaches the Pusher and, in the next run, the parent resolver, whose
+Model query finds the model each blessing names; the graph and blessing queries skip
+another pipeline's newer artifacts (the pipeline is compiled under a non-default name);
+JSON properties (the rows digests) cross task boundaries in the launcher's envelope;
+span 2's candidate keeps every old row bit-identical.
 
 What it does not prove:
 - that the open-source KFP backend runs this spec. It does not, as of kubeflow/pipelines
   at 7b70c7b (2026-08): its compiler refuses resolver executors at run creation, it
-  ignores `lifecycle.preCacheCheck` (SpanHistoryExampleGen then gets no `span`), and it
+  ignores `lifecycle.preCacheCheck` (SpanExampleGen then gets no `span`), and it
   hands upstream artifacts over with an empty instance schema, which TFX 1.16's
   entrypoint cannot parse. Resolver queries, the hook and typed inputs here follow
   Vertex AI Pipelines, the backend the compiled spec targets;
@@ -27,9 +31,11 @@ What it does not prove:
   (`docker build` is not run: the venv stands in for it), object stores (gs://, s3://:
   the pipeline root is a local folder, and the launcher's upload and download steps are
   not exercised), the backend's caching (never used: every task runs), its own MLMD
-  service and how it scopes queries across pipelines (one SQLite store per test), or
+  service (one SQLite store per test, its filter grammar emulated in `kfp_mlmd.py`), or
   Vertex AI's exact ordering and formatting where its documentation is silent (the newest
-  matching artifact wins; an empty upstream input resolves to nothing).
+  matching artifact wins; an empty upstream input resolves to nothing; metadata structs
+  and lists are wrapped as the open-source launcher wraps them, which Vertex may not do:
+  `components/properties.py` reads both).
 """
 
 from __future__ import annotations
