@@ -343,3 +343,7 @@ def test_span_two_extends_the_pushed_model_and_keeps_every_old_row_bit_identical
         if checks.is_training_row(row["id"]) and len({row[f] in old[f] for f in FEATURES}) == 2
     ]
     assert len(mixed) > 100, "span 2 must train rows that hold an old and a new level"
+    # The Decision verified the freeze certificate on digests that crossed task boundaries.
+    [blessing] = second[NodeIds.DECISION].outputs["candidate_blessing"]
+    reasons = json_format.MessageToDict(metadata(blessing)[blessing_properties.REASONS])["list"]
+    assert any(line.endswith("are the parent's, by sha256 digest") for line in reasons), reasons
