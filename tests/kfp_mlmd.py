@@ -17,9 +17,9 @@ Recorded as `backend/src/v2/metadata/client.go` and `converter.go` record it:
 
 Resolver queries are Vertex AI Pipelines' (the KFP backend does not run resolver
 tasks): the newest LIVE artifact matching a filter. The filter grammar is what
-TFX's compiler writes, terms joined by ` AND `:
+TFX's compiler and `newlevels kfp compile` write, terms joined by ` AND `:
 
-    schema_title="tfx.Model"   state=LIVE   name="..."
+    schema_title="tfx.Model"   state=LIVE   name="..."   uri="..."
     metadata.KEY.number_value=1   metadata.KEY.string_value="..."
 
 Anything else is refused with `UnsupportedFilter`, so a new kind of term shows up
@@ -44,7 +44,7 @@ Event = metadata_store_pb2.Event
 PIPELINE_CONTEXT = "system.Pipeline"
 RUN_CONTEXT = "system.PipelineRun"
 _TERM = re.compile(
-    r"(?P<field>schema_title|state|name|metadata\.(?P<key>[\w.-]+?)\.(?P<kind>number|string)_value)"
+    r"(?P<field>schema_title|state|name|uri|metadata\.(?P<key>[\w.-]+?)\.(?P<kind>number|string)_value)"
     r'=(?P<value>"[^"]*"|[\w.+-]+)'
 )
 
@@ -95,8 +95,8 @@ def _matches(artifact: Artifact, type_name: str, term: re.Match) -> bool:
         return type_name == wanted
     if field == "state":
         return Artifact.State.Name(artifact.state) == wanted
-    if field == "name":
-        return artifact.name == wanted
+    if field in ("name", "uri"):
+        return getattr(artifact, field) == wanted
     found = artifact.custom_properties.get(term["key"])
     if found is None:
         return False

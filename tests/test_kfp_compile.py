@@ -148,8 +148,13 @@ def test_parent_resolver_compiles_to_two_metadata_queries(spec):
     # Scoped to the pipeline: another pipeline's (or a stock Evaluator's) blessing
     # in the same store never names this pipeline.
     assert blessing.endswith(' AND metadata.newlevels_pipeline.string_value="newlevels"')
+    # The Model the blessing names, by its URI: the Decision's `current_model_id` is TFX's
+    # int id (a hash of the artifact name on Kubeflow), which names no artifact.
     model = query(MODEL_RESOLVER, "model")
-    assert 'schema_title="tfx.Model"' in model and "current_model_id" in model
+    assert model == (
+        'schema_title="tfx.Model" AND state=LIVE AND '
+        "uri=\"{{$.inputs.artifacts['input'].metadata['current_model']}}\""
+    )
     chained = spec.root.dag.tasks[MODEL_RESOLVER].inputs.artifacts["input"]
     assert chained.task_output_artifact.producer_task == BLESSING_RESOLVER
     base_model = spec.root.dag.tasks[NodeIds.INCREMENTAL_TRAINER].inputs.artifacts["base_model"]
@@ -157,12 +162,15 @@ def test_parent_resolver_compiles_to_two_metadata_queries(spec):
 
 
 def test_base_transform_graph_resolver_compiles_to_a_latest_graph_query(spec):
-    """Earlier spans come through the latest TransformGraph (its span history), a query
-    the Kubeflow v2 compiler compiles; the executor refuses another pipeline's graph."""
+    """Earlier spans come through the latest TransformGraph (its span history) of this
+    pipeline: the Transform executor writes the pipeline's name on each graph."""
     executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
     label = spec.components[NodeIds.BASE_GRAPH_RESOLVER].executor_label
     query = executors[label]["resolver"]["outputArtifactQueries"]["transform_graph"]["filter"]
-    assert 'schema_title="tfx.TransformGraph"' in query and "state=LIVE" in query
+    assert query == (
+        'schema_title="tfx.TransformGraph" AND state=LIVE AND '
+        'metadata.newlevels_pipeline.string_value="newlevels"'
+    )
     base = spec.root.dag.tasks[NodeIds.TRANSFORM].inputs.artifacts["base_transform_graph"]
     assert base.task_output_artifact.producer_task == NodeIds.BASE_GRAPH_RESOLVER
     transform_inputs = spec.root.dag.tasks[NodeIds.TRANSFORM].inputs.parameters
@@ -171,7 +179,7 @@ def test_base_transform_graph_resolver_compiles_to_a_latest_graph_query(spec):
     assert graph.task_output_artifact.producer_task == NodeIds.TRANSFORM
 
 
-def test_the_pipeline_name_names_the_compiled_pipeline_and_scopes_its_parent(tmp_path):
+def test_the_pipeline_name_names_the_compiled_pipeline_and_scopes_its_queries(tmp_path):
     args = cli.build_parser().parse_args(
         ["kfp", "values", *RUN_OPTIONS, "--pipeline-name", "team-a"]
     )
@@ -183,8 +191,12 @@ def test_the_pipeline_name_names_the_compiled_pipeline_and_scopes_its_parent(tmp
         for executor in executors.values()
         for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()
     ]
-    scoped = [f for f in filters if 'newlevels_pipeline.string_value="team-a"' in f]
-    assert len(scoped) == 1 and 'schema_title="tfx.ModelBlessing"' in scoped[0]
+    clause = ' AND metadata.newlevels_pipeline.string_value="team-a"'
+    scoped = [f for f in filters if f.endswith(clause)]
+    assert sorted(f.split(" AND ")[0] for f in scoped) == [
+        'schema_title="tfx.ModelBlessing"',
+        'schema_title="tfx.TransformGraph"',
+    ]
 
 
 def test_the_local_resolver_is_scoped_to_the_pipeline_name():

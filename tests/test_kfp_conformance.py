@@ -10,16 +10,20 @@ their queries. Span 2's rows mix old and new levels (a new item rated by an old 
 and the reverse), so old embedding rows receive gradients while span 2 trains.
 
 What it covers: every custom executor and user function imports from the installed
-package by the dotted path the spec names; every argument the compiler wrote parses;
-each output lands at the URI the launcher provisioned and is read from there by the
-next task; the ExampleGen driver resolves the span a run passes; the conditions of the
-compiled spec evaluate on real task inputs; the blessing reaches the Pusher and, in the
-next run, the parent resolver; span 2's candidate keeps every old row bit-identical.
+package by the dotted path the spec names, and the image's import check covers each;
+every argument the compiler wrote parses; each output lands at the URI the launcher
+provisioned and is read from there by the next task; the ExampleGen driver resolves the
+span a run passes; the conditions of the compiled spec evaluate on real task inputs; the
+Decision's blessing reaches the Pusher and, in the next run, the parent resolver, whose
+Model query finds the model each blessing names; the graph and blessing queries skip
+another pipeline's newer artifacts (the pipeline is compiled under a non-default name);
+JSON properties (the rows digests) cross task boundaries in the launcher's envelope;
+span 2's candidate keeps every old row bit-identical.
 
 What it does not prove:
 - that the open-source KFP backend runs this spec. It does not, as of kubeflow/pipelines
   at 7b70c7b (2026-08): its compiler refuses resolver executors at run creation, it
-  ignores `lifecycle.preCacheCheck` (SpanHistoryExampleGen then gets no `span`), and it
+  ignores `lifecycle.preCacheCheck` (SpanExampleGen then gets no `span`), and it
   hands upstream artifacts over with an empty instance schema, which TFX 1.16's
   entrypoint cannot parse. Resolver queries, the hook and typed inputs here follow
   Vertex AI Pipelines, the backend the compiled spec targets;
@@ -27,9 +31,11 @@ What it does not prove:
   (`docker build` is not run: the venv stands in for it), object stores (gs://, s3://:
   the pipeline root is a local folder, and the launcher's upload and download steps are
   not exercised), the backend's caching (never used: every task runs), its own MLMD
-  service and how it scopes queries across pipelines (one SQLite store per test), or
+  service (one SQLite store per test, its filter grammar emulated in `kfp_mlmd.py`), or
   Vertex AI's exact ordering and formatting where its documentation is silent (the newest
-  matching artifact wins; an empty upstream input resolves to nothing).
+  matching artifact wins; an empty upstream input resolves to nothing; metadata structs
+  and lists are wrapped as the open-source launcher wraps them, which Vertex may not do:
+  `components/properties.py` reads both).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import io
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -48,8 +55,10 @@ from kfp.pipeline_spec import pipeline_spec_pb2 as kfp
 
 from newlevels import cli
 from newlevels.components.ingest.csv_rows import span_dir
+from newlevels.contracts import blessing as blessing_properties
+from newlevels.kubeflow import image_check
 from newlevels.pipeline.pipeline import NodeIds
-from tests import kfp_cel
+from tests import kfp_cel, kfp_executors
 from tests import pipeline_checks as checks
 from tests import test_image_recipe as image_recipe
 from tests.kfp_launcher import COMPLETE, LocalLauncher, TaskRun
@@ -59,6 +68,8 @@ pytestmark = pytest.mark.e2e
 
 FEATURES = ("user", "item")
 COLUMNS = ["--categorical", ",".join(FEATURES), "--label", "label", "--id", "id"]
+#: not the default name, so that a query or property missing the name finds nothing.
+PIPELINE_NAME = "conformance"
 #: levels per feature in span 1 and, cumulatively, in span 2.
 LEVELS = {1: 12, 2: 18}
 ROWS = {1: 900, 2: 360}
@@ -101,13 +112,22 @@ def compiled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("conformance")
     data, root, out = str(folder / "data"), str(folder / "root"), str(folder / "pipeline.json")
     write_mixed_spans(data)
-    options = ["--pipeline-root", root, "--data-root", data, *COLUMNS]
+    options = ["--pipeline-root", root, "--data-root", data, "--pipeline-name", PIPELINE_NAME]
+    options += COLUMNS
     with contextlib.redirect_stdout(io.StringIO()):
         assert cli.main(["kfp", "compile", "--out", out, *options]) == 0
     with open(out, encoding="utf-8") as handle:
         spec = json_format.ParseDict(json.load(handle)["pipelineSpec"], kfp.PipelineSpec())
-    launcher = LocalLauncher(spec, LauncherStore(str(folder / "mlmd.sqlite")))
-    return {"spec": spec, "launcher": launcher, "options": options, "data": data, "root": root}
+    store = str(folder / "mlmd.sqlite")
+    launcher = LocalLauncher(spec, LauncherStore(store))
+    return {
+        "spec": spec,
+        "launcher": launcher,
+        "store": store,
+        "options": options,
+        "data": data,
+        "root": root,
+    }
 
 
 def run_span(compiled, span: int) -> dict[str, TaskRun]:
@@ -137,6 +157,23 @@ def producer(spec: kfp.PipelineSpec, task: str, key: str) -> tuple[str, str]:
     return source.producer_task, source.output_artifact_key
 
 
+def run_resolver(compiled, store: LauncherStore, task: str, given: dict) -> dict[str, list]:
+    """What the compiled resolver task `task` returns from `store`, given its input artifacts."""
+    spec = compiled["spec"]
+    component = spec.components[spec.root.dag.tasks[task].component_ref.name]
+    executor_input = kfp.ExecutorInput()
+    for key, artifact in given.items():
+        declared = component.input_definitions.artifacts[key].artifact_type
+        runtime = store.runtime_artifact(artifact, declared)
+        executor_input.inputs.artifacts[key].artifacts.append(runtime)
+    resolver = compiled["launcher"].executors[component.executor_label].resolver
+    return kfp_executors.resolve(store, task, resolver, executor_input)
+
+
+def ids(artifacts) -> list[int]:
+    return [artifact.id for artifact in artifacts]
+
+
 def metadata(artifact) -> dict:
     return {k: getattr(v, v.WhichOneof("value")) for k, v in artifact.custom_properties.items()}
 
@@ -157,16 +194,14 @@ def spec_modules(spec: kfp.PipelineSpec) -> set[str]:
 
 
 def test_the_image_recipe_checks_every_module_the_compiled_spec_imports(compiled):
-    checked = [
-        argv[2]
-        for argv in image_recipe.shell_commands()
-        if argv[:2] == ["python", "-c"] and argv[2].startswith("import ")
-    ]
-    assert len(checked) == 1, checked
-    imported = {name.strip() for name in checked[0].removeprefix("import ").split(",")}
+    commands = image_recipe.shell_commands()
+    check = ["python", "-m", image_check.__name__]
+    assert check in commands
+    # After the sources are gone, so the installed package is what imports.
+    assert commands.index(["rm", "-rf", "/tmp/newlevels"]) < commands.index(check)
     modules = spec_modules(compiled["spec"])
     assert {"newlevels.components.trainer.run_fn", "newlevels.transforms.preprocessing"} <= modules
-    assert modules <= imported
+    assert modules <= set(image_check.task_modules())
 
 
 def test_every_task_of_the_compiled_spec_runs_its_container(compiled, span_run):
@@ -202,19 +237,27 @@ def test_the_example_gen_driver_hook_resolves_the_span_each_run_passes(span_run)
     # ("custom:span"), and the launcher stores the metadata keys as they come.
     assert metadata(examples)["custom:span"] == span
     passed = example_gen.executor_input.inputs.parameter_values
-    assert f"span-{span}/*.csv" in passed["input_config"].string_value
+    [split] = json.loads(passed["input_config"].string_value)["splits"]
+    assert split["pattern"] == f"span-{span}/*"
 
 
 def test_the_blessing_reaches_the_pusher_which_pushes_under_the_pipeline_root(compiled, first):
     gate, key = producer(compiled["spec"], NodeIds.PUSHER, "model_blessing")
     [blessing] = first[gate].outputs[key]
+    [model] = first[NodeIds.PUSHER].inputs["model"]
+    # A blessing is its properties: TFX's Pusher reads `blessed` (model_utils.is_model_blessed),
+    # the scoped parent query `newlevels_pipeline`, the model query `current_model`.
     assert metadata(blessing)["blessed"] == 1.0
-    assert os.path.isfile(os.path.join(blessing.uri, "BLESSED"))
+    assert metadata(blessing)[blessing_properties.PIPELINE] == PIPELINE_NAME
+    assert metadata(blessing)["current_model"] == model.uri
     assert [a.id for a in first[NodeIds.PUSHER].inputs["model_blessing"]] == [blessing.id]
     [pushed] = first[NodeIds.PUSHER].outputs["pushed_model"]
     assert metadata(pushed)["pushed"] == 1.0
     destination = metadata(pushed)["pushed_destination"]
     assert destination.startswith(compiled["root"]) and os.listdir(destination)
+    # The full retrain's blessing is not blessed on an extension: one push per span.
+    [not_pushed] = first[NodeIds.BASELINE_PUSHER].outputs["pushed_model"]
+    assert metadata(not_pushed)["pushed"] == 0.0
 
 
 def test_compiled_conditions_run_tasks_with_new_levels_and_skip_them_without(compiled, first):
@@ -228,27 +271,52 @@ def test_compiled_conditions_run_tasks_with_new_levels_and_skip_them_without(com
         executor_input = first[name].executor_input
         view = json_format.MessageToDict(executor_input, preserving_proto_field_name=True)
         assert kfp_cel.evaluate(task.trigger_policy.condition, view) is True
+        # An input with nothing resolved (span 1's parent) is an empty ArtifactList.
         for listing in view["inputs"]["artifacts"].values():
-            for artifact in listing["artifacts"]:
+            for artifact in listing.get("artifacts", []):
                 if "newlevels_new_levels" in artifact["metadata"]:
                     artifact["metadata"]["newlevels_new_levels"] = 0.0
         assert kfp_cel.evaluate(task.trigger_policy.condition, view) is False, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BaselinePromotion writes current_model_id as the executor's hashed int id, which "
-    "names no artifact: a promoted full retrain would never be resolved as the next parent",
-)
 def test_every_blessing_names_its_model_as_the_compiled_model_resolver_looks_it_up(compiled, first):
-    store = compiled["launcher"].store.store
-    names = {model.name for model in store.get_artifacts_by_type("tfx.Model")}
-    unnamed = {
-        blessing.name: metadata(blessing).get("current_model_id")
-        for blessing in store.get_artifacts_by_type("tfx.ModelBlessing")
-        if metadata(blessing).get("current_model_id") not in names
-    }
-    assert unnamed == {}
+    """The candidate's blessing and the full retrain's each lead the compiled Model query
+    to the model they bless, so a rebased full retrain is found as the next parent too."""
+    resolver, key = producer(compiled["spec"], NodeIds.INCREMENTAL_TRAINER, "base_model")
+    decision = first[NodeIds.DECISION]
+    for model_key in ("candidate", "baseline"):
+        [blessing] = decision.outputs[f"{model_key}_blessing"]
+        found = run_resolver(compiled, compiled["launcher"].store, resolver, {"input": blessing})
+        assert ids(found[key]) == ids(decision.inputs[model_key]), model_key
+
+
+def test_the_compiled_queries_skip_newer_graphs_and_blessings_of_other_pipelines(
+    compiled, first, tmp_path
+):
+    """Another newlevels pipeline's, and a plain TFX pipeline's (no pipeline property),
+    newer TransformGraph and blessed ModelBlessing in the same store change nothing the
+    compiled graph and blessing queries resolve."""
+    shutil.copy(compiled["store"], tmp_path / "mlmd.sqlite")
+    store = LauncherStore(str(tmp_path / "mlmd.sqlite"))
+    spec = compiled["spec"]
+    model_resolver, _ = producer(spec, NodeIds.INCREMENTAL_TRAINER, "base_model")
+    queries = [producer(spec, NodeIds.TRANSFORM, "base_transform_graph")]
+    queries.append(producer(spec, model_resolver, "input"))
+
+    def resolved() -> dict[str, list[int]]:
+        return {key: ids(run_resolver(compiled, store, task, {})[key]) for task, key in queries}
+
+    ours = resolved()
+    assert all(ours.values()), ours
+    store.open_run("other", "other-run")
+    for title, extra in (("tfx.TransformGraph", {}), ("tfx.ModelBlessing", {"blessed": 1.0})):
+        for owner, scope in (("other", {blessing_properties.PIPELINE: "other"}), ("plain", {})):
+            runtime = json_format.ParseDict(
+                {"uri": f"/{owner}/{title}", "type": {"schemaTitle": title}}, kfp.RuntimeArtifact()
+            )
+            runtime.metadata.update({**extra, **scope})
+            store.record_artifact(f"{owner}/{title}", "output", runtime)
+    assert resolved() == ours
 
 
 @pytest.mark.slow
@@ -275,3 +343,7 @@ def test_span_two_extends_the_pushed_model_and_keeps_every_old_row_bit_identical
         if checks.is_training_row(row["id"]) and len({row[f] in old[f] for f in FEATURES}) == 2
     ]
     assert len(mixed) > 100, "span 2 must train rows that hold an old and a new level"
+    # The Decision verified the freeze certificate on digests that crossed task boundaries.
+    [blessing] = second[NodeIds.DECISION].outputs["candidate_blessing"]
+    reasons = json_format.MessageToDict(metadata(blessing)[blessing_properties.REASONS])["list"]
+    assert any(line.endswith("are the parent's, by sha256 digest") for line in reasons), reasons

@@ -69,6 +69,7 @@ def test_a_resolver_query_returns_the_newest_live_match(tmp_path):
     query = 'schema_title="tfx.Model" AND state=LIVE AND metadata.blessed.number_value=1'
     assert store.latest(query).name == "m1"
     assert store.latest('schema_title="tfx.Model" AND name="m0"').uri == "/m0"
+    assert store.latest('schema_title="tfx.Model" AND uri="/m2"').name == "m2"
     assert store.latest('schema_title="tfx.Examples" AND state=LIVE') is None
 
 

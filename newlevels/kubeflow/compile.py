@@ -5,9 +5,8 @@ for the per-run values (`pipeline/parameters.py`) and compiled with TFX's
 KubeflowV2DagRunner into the KFP pipeline-spec schema 2.1 (typed parameters,
 which both the KFP 2 backend and Vertex AI read).
 
-The parent resolver compiles into two metadata queries; TFX's ModelBlessing
-query names no pipeline, so `scope_parent_query` adds the pipeline's blessing
-property to it (`components/resolver/scope.py`).
+The resolvers compile into metadata queries that name no pipeline;
+`queries.scope_resolver_queries` scopes them to the pipeline's name.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any
 import yaml
 from tfx import v1 as tfx
 
-from newlevels.components.resolver import scope
+from newlevels.kubeflow.queries import scope_resolver_queries
 from newlevels.pipeline.config import RunConfig
 from newlevels.pipeline.parameters import parameter_values
 from newlevels.pipeline.pipeline import create_pipeline
@@ -63,32 +62,8 @@ def compile_job(config: RunConfig, image: str) -> dict[str, Any]:
         )
     # TFX puts the root in runtimeConfig only; a YAML spec would lose it.
     spec["defaultPipelineRoot"] = config.pipeline_root
-    scope_parent_query(spec, config.pipeline_name)
+    scope_resolver_queries(spec, config.pipeline_name)
     return job
-
-
-def scope_parent_query(spec: dict[str, Any], pipeline_name: str) -> None:
-    """Restricts the compiled ModelBlessing query to blessings of `pipeline_name`.
-
-    TFX compiles LatestBlessedModelStrategy into a ModelBlessing query over the
-    whole metadata store (`schema_title="tfx.ModelBlessing" AND state=LIVE AND
-    metadata.blessed.number_value=1`) and a Model query for the model that
-    blessing names; the clause added here keeps both inside the pipeline.
-
-    Raises:
-        RuntimeError: the spec does not hold exactly one ModelBlessing query (a
-            TFX change this must follow).
-    """
-    blessing_title = 'schema_title="tfx.ModelBlessing"'
-    queries = [
-        query
-        for executor in spec["deploymentSpec"]["executors"].values()
-        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()
-        if blessing_title in query["filter"]
-    ]
-    if len(queries) != 1:
-        raise RuntimeError(f"expected one compiled ModelBlessing query, found {len(queries)}")
-    queries[0]["filter"] += f" AND {scope.blessing_filter(pipeline_name)}"
 
 
 def write_job(job: dict[str, Any], out: str) -> None:

@@ -22,6 +22,7 @@ from tfx import v1 as tfx
 from newlevels.components import certificate
 from newlevels.components.evaluation.eval_config import gate_of, slice_name
 from newlevels.components.evaluation.metrics import SLICES, read_slice_metrics
+from newlevels.components.properties import json_property
 from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.executor import NO_PARENT
 from newlevels.contracts import decision as verdicts
@@ -105,7 +106,7 @@ def check_agreement(decision: verdicts.Decision, evaluation_uri: str) -> bool:
 
 def parent_rows_digest(parent: types.Artifact) -> dict:
     """The parent's recorded rows digest, or computed from its files (a model from before it)."""
-    recorded = parent.get_json_value_custom_property(certificate.ROWS_DIGEST)
+    recorded = json_property(parent, certificate.ROWS_DIGEST)
     if recorded:
         return dict(recorded)
     return certificate.rows_digests(artifacts.read_embeddings(parent.uri))
@@ -151,7 +152,7 @@ def decide_span(
             )
         else:
             digest = parent_rows_digest(parent)
-            recorded = candidate.get_json_value_custom_property(certificate.OLD_ROWS_DIGEST)
+            recorded = json_property(candidate, certificate.OLD_ROWS_DIGEST)
             verdict = certificate.verify(embeddings, digest, recorded)
     decision = verdicts.decide(gate, aucs, verdict)
     tfma_ok = check_agreement(decision, evaluation_uri)

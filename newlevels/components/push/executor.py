@@ -26,6 +26,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
 from newlevels.components import certificate
+from newlevels.components.properties import json_property
 from newlevels.components.trainer import artifacts
 from newlevels.contracts import blessing as blessing_properties
 from newlevels.contracts.gate import EXTEND
@@ -52,8 +53,8 @@ def check_certificate(model: types.Artifact, blessing: types.Artifact) -> None:
         return
     verdict = certificate.verify(
         embeddings,
-        blessing.get_json_value_custom_property(blessing_properties.PARENT_ROWS_DIGEST) or {},
-        model.get_json_value_custom_property(certificate.OLD_ROWS_DIGEST),
+        json_property(blessing, blessing_properties.PARENT_ROWS_DIGEST) or {},
+        json_property(model, certificate.OLD_ROWS_DIGEST),
     )
     problem = None if verdict.ok else verdict.detail
     problem = problem or certificate.served_tables_differ(model.uri, embeddings)

@@ -30,6 +30,8 @@ Artifact = metadata_store_pb2.Artifact
 #: TFX's ModelBlessing properties (tfx.components.evaluator.constants).
 BLESSED = "blessed"
 CURRENT_MODEL_ID = "current_model_id"
+#: the blessed model's URI (what a compiled Kubeflow query finds the model by).
+CURRENT_MODEL = "current_model"
 
 #: the default `--pipeline-name` (`pipeline.config.PIPELINE_NAME`).
 DEFAULT_PIPELINE_NAME = "newlevels"
@@ -103,9 +105,10 @@ def latest_blessed_model(
     return None
 
 
-def blessing_filter(pipeline_name: str) -> str:
-    """The clause a compiled resolver's ModelBlessing query needs to stay in the pipeline.
+def pipeline_filter(pipeline_name: str) -> str:
+    """The clause that keeps a compiled resolver query inside pipeline `pipeline_name`.
 
+    The Decision's blessings and the Transform's graphs carry `PIPELINE_PROPERTY`.
     Vertex ML Metadata's filter syntax, as the rest of TFX's compiled query
     (`metadata.blessed.number_value=1`): the artifact's metadata holds its custom
     properties.

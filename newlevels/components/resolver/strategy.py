@@ -61,8 +61,8 @@ def parent_resolver(pipeline_name: str, kubeflow: bool = False) -> tfx.dsl.Resol
         pipeline_name: the pipeline resolving its parent (the `pipeline_name`
             of its `tfx.dsl.Pipeline` and of its `Decision`).
         kubeflow: build it for the Kubeflow v2 compiler, which compiles only
-            TFX's own LatestBlessedModelStrategy; `kubeflow/compile.py` then adds
-            `scope.blessing_filter` to the compiled ModelBlessing query.
+            TFX's own LatestBlessedModelStrategy; `kubeflow/queries.py` then adds
+            `scope.pipeline_filter` to the compiled ModelBlessing query.
 
     Returns:
         The Resolver (give it an id).

@@ -23,6 +23,7 @@ from tfx.components.transform import executor as tfx_transform
 from tfx.types import artifact_utils, standard_component_specs
 
 from newlevels.components.transform import history
+from newlevels.contracts.blessing import PIPELINE as PIPELINE_PROPERTY
 from newlevels.transforms.append_only import BASE_TRANSFORM_GRAPH_KEY, read_tokens
 from newlevels.transforms.features import DataSpec
 from newlevels.transforms.vocabularies import TransformOutputError
@@ -33,7 +34,6 @@ PIPELINE_NAME_KEY = "pipeline_name"
 #: executor records them on the transformed Examples and the graph too.
 SPAN_PROPERTY = example_gen_utils.SPAN_PROPERTY_NAME
 VERSION_PROPERTY = example_gen_utils.VERSION_PROPERTY_NAME
-PIPELINE_PROPERTY = "newlevels_pipeline"
 
 
 def _number(artifact: types.Artifact, key: str) -> int | None:

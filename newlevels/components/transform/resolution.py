@@ -6,10 +6,10 @@ Locally, `LatestGraphStrategy` picks the same graph but answers a first run with
 no graph instead of failing the resolver (TFX then records a failed execution,
 whose error text MLMD's PostgreSQL backend cannot store). Locally, TFX scopes the
 query to this pipeline and this Transform node by their MLMD contexts. Compiled,
-the query names the artifact type only, so the executor also refuses a graph
-whose span history belongs to another pipeline. The CLI reads the same graph from
-MLMD before a run (`check_span_order`), so a span out of order is refused before
-anything runs.
+it is scoped by the graph's `newlevels_pipeline` property (`kubeflow/queries.py`);
+the executor still refuses a graph whose span history belongs to another pipeline.
+The CLI reads the same graph from MLMD before a run (`check_span_order`), so a span
+out of order is refused before anything runs.
 """
 
 from __future__ import annotations
