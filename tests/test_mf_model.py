@@ -19,6 +19,7 @@ from newlevels.components.trainer.tables import build_table_set
 from newlevels.pipeline.config import RunConfig
 from newlevels.pipeline.errors import ConfigError
 from newlevels.transforms.features import DataSpec
+from tests import manifests
 from tests.test_strategies import NEW, OLD, OPTIMIZERS, level_diffs, mixed_batches
 
 SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)
@@ -107,8 +108,9 @@ def test_mf_tables_and_global_bias_round_trip_through_embeddings(tmp_path):
         )
         for name, table in model.embeddings.items()
     }
-    manifest = {"features": {"item": {}, "user": {}}, "tables": dict(model.table_features)}
-    manifest["shared"] = ["global_bias"]
+    manifest = manifests.manifest(
+        ["item", "user"], tables=dict(model.table_features), shared=("global_bias",)
+    )
     artifacts.write_embeddings(str(tmp_path), manifest, rows, model.shared_weights())
     assert (tmp_path / "embeddings" / "item_bias" / "weights.npy").exists()
     read = artifacts.read_embeddings(str(tmp_path))

@@ -237,8 +237,6 @@ REGISTRY: dict[str, type[ModelFamily]] = {
     cls.name: cls for cls in (AdditiveFamily, MatrixFactorizationFamily)
 }
 DEFAULT = AdditiveFamily.name
-#: what a manifest written before model families existed describes.
-LEGACY_FAMILY = {"name": AdditiveFamily.name}
 
 
 def get_family(
