@@ -55,16 +55,16 @@ def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
 
 @pytest.mark.reliability("previous model with another embedding dim")
 @pytest.mark.parametrize(
-    "spec,message",
+    "spec,options,message",
     [
-        (DataSpec.build(["level"], "label", "id", embedding_dim=3), "'level': 2.*'level': 3"),
-        (DataSpec.build(["level", "user"], "label", "id"), "this run asks for"),
+        (DataSpec.build(["level"], "label", "id"), {"embedding_dim": 3}, "'level': 2.*'level': 3"),
+        (DataSpec.build(["level", "user"], "label", "id"), {}, "this run asks for"),
     ],
 )
-def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, message):
+def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, options, message):
     root = exported(tmp_path)
     with pytest.raises(artifacts.ParentModelError, match=message):
-        check_parent(settings(spec), artifacts.read_embeddings(root), root)
+        check_parent(settings(spec, **options), artifacts.read_embeddings(root), root)
 
 
 def settings(spec: DataSpec, **kwargs) -> TrainerSettings:

@@ -25,7 +25,7 @@ def parent_mismatch(settings: TrainerSettings, parent: artifacts.ExportedEmbeddi
     found_family = parent.manifest.model_family
     if found_family != expected_family:
         return f"is model {found_family}, this run asks for {expected_family}"
-    expected = {t.name: t.dim for t in family.table_specs(settings.data_spec)}
+    expected = {t.name: t.dim for t in settings.table_specs}
     found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
     if expected == found:
         return None
