@@ -16,7 +16,7 @@ from newlevels.components.trainer.settings import Role, TrainerSettings, Trainin
 from newlevels.components.trainer.train import TrainedModel, build_model
 from newlevels.transforms.features import DataSpec
 
-SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=8)
+SPEC = DataSpec.build(["item", "user"], "label", "id")
 #: tokens per generation; the child's include odd ones (every one must survive the files).
 OLD = {"item": [f"i{k}" for k in range(120)], "user": [f"u{k}" for k in range(30)]}
 NEW = {
@@ -54,7 +54,11 @@ def train_and_export(
     rows get gradients.
     """
     options = TrainingOptions(
-        model="mf", user_column="user", item_column="item", unfreeze_shared=unfreeze_shared
+        model="mf",
+        user_column="user",
+        item_column="item",
+        unfreeze_shared=unfreeze_shared,
+        embedding_dim=8,
     )
     settings = TrainerSettings(SPEC, Role.INCREMENTAL, strategy, options)
     previous = None if parent_uri is None else artifacts.read_embeddings(parent_uri)

@@ -39,12 +39,16 @@ class Problem:
 
     @property
     def spec(self) -> DataSpec:
-        return DataSpec.build(list(FEATURES), "label", "id", DIM[self.family])
+        return DataSpec.build(list(FEATURES), "label", "id")
 
     def settings(self, strategy: str = "split", role: Role = Role.INCREMENTAL, **options):
         columns = {"model": "mf", **MF_COLUMNS} if self.family == "mf" else {}
         return TrainerSettings(
-            self.spec, role, strategy, TrainingOptions(**columns, **options), seed=3
+            self.spec,
+            role,
+            strategy,
+            TrainingOptions(**{"embedding_dim": DIM[self.family], **columns, **options}),
+            seed=3,
         )
 
     def batches(self) -> tf.data.Dataset:
@@ -84,9 +88,9 @@ class Problem:
 
 def table_names(family: str) -> dict[str, str]:
     """Each table of the family, by name, to its feature."""
-    spec = DataSpec.build(list(FEATURES), "label", "id", DIM[family])
+    spec = DataSpec.build(list(FEATURES), "label", "id")
     found = families.get_family(family, user_column="user", item_column="item")
-    return {t.name: t.feature for t in found.table_specs(spec)}
+    return {t.name: t.feature for t in found.table_specs(spec, DIM[family])}
 
 
 def make(family: str = "additive", rows: int = 800, base: float = 0.0, seed: int = 0) -> Problem:

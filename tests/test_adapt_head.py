@@ -46,7 +46,7 @@ def test_the_head_moves_while_every_old_row_stays_bit_identical(strategy):
     assert weights[head.BIAS] > 0.3, "the bias follows the drift (+1.5 on every logit)"
     assert all(weights[head.scale_name(f)] != 1.0 for f in generated.FEATURES)
     parent.check_frozen(trained, problem.parent)
-    assert trained.manifest()["head_adapted"] is True
+    assert trained.manifest().head_adapted is True
     # so old-level predictions change, and the manifest says so
     served = fitted.model(old_only(problem)).numpy()
     identity = generated.make("additive", base=1.5)
@@ -63,7 +63,7 @@ def test_a_child_without_adapt_keeps_its_parents_head_and_old_level_predictions(
     for name in head.names(generated.FEATURES):
         assert child_fitted.model.shared_weights()[name] == adapted_parent.shared[name], name
     parent.check_frozen(child_trained, adapted_parent)
-    assert child_trained.manifest()["head_adapted"] is False
+    assert child_trained.manifest().head_adapted is False
     features = old_only(problem)
     assert np.array_equal(child_fitted.model(features).numpy(), fitted.model(features).numpy())
 
@@ -89,7 +89,7 @@ def test_the_served_model_folds_the_head_and_predicts_as_the_trained_model(
     export.export_trained(trained, tft_output, os.path.join(uri, artifacts.SERVING_DIR))
     exported = artifacts.read_embeddings(uri)
     assert set(head.names(generated.FEATURES)) <= set(exported.shared)
-    assert exported.manifest["head_adapted"] is True
+    assert exported.manifest.head_adapted is True
     rows = [{f: problem.tokens[f][k] for f in generated.FEATURES} for k in range(200)]
     examples = checks.to_examples(
         [{"id": str(k), "label": "0", **row} for k, row in enumerate(rows)], problem.spec

@@ -91,7 +91,7 @@ def test_mf_options_reach_the_trainer_settings_with_the_mf_default_dim(tmp_path)
         Role.INCREMENTAL
     )
     assert settings.options.model == "mf" and settings.family.name == "mf"
-    assert {f.embedding_dim for f in settings.data_spec.categorical} == {16}
+    assert settings.options.width == 16 and settings.options.embedding_dim is None
     assert settings.options.unfreeze_shared and settings.options.replay_fraction == 0.1
     assert settings.options.min_count == 3
 
@@ -203,18 +203,35 @@ def test_init_early_stopping_and_adapt_flags_reach_the_training_options(tmp_path
 
 
 def test_trainer_settings_round_trip_through_a_flat_custom_config_and_refuse_unknown_keys():
-    spec = DataSpec.build(["userId", "movieId"], "liked", "id", 16)
-    settings = TrainerSettings(
-        spec,
-        Role.INCREMENTAL,
-        "masked",
-        TrainingOptions(incremental_epochs=5, model="mf", unfreeze_shared=True, min_count=2),
+    spec = DataSpec.build(["userId", "movieId"], "liked", "id")
+    options = TrainingOptions(
+        incremental_epochs=5, model="mf", unfreeze_shared=True, min_count=2, embedding_dim=8
     )
+    settings = TrainerSettings(spec, Role.INCREMENTAL, "masked", options)
     config = settings.to_custom_config()
     assert config["incremental_epochs"] == 5 and config["model"] == "mf"  # flat keys
     assert TrainerSettings.from_custom_config(json.loads(json.dumps(config))) == settings
     with pytest.raises(TrainingOptionsError, match="unknown trainer config keys: epoch"):
         TrainerSettings.from_custom_config({**config, "epoch": 3})
+
+
+def test_a_trainer_config_from_when_the_data_spec_carried_the_width_keeps_it():
+    spec = DataSpec.build(["level"], "label", "id").to_dict()
+    spec["categorical"][0]["embedding_dim"] = 5  # as releases before the model option wrote it
+    config = {"data_spec": spec, "role": "incremental", "strategy": "split"}
+    assert TrainerSettings.from_custom_config(config).options.width == 5
+    assert TrainerSettings.from_custom_config({**config, "embedding_dim": 4}).options.width == 4
+
+
+def test_embedding_dim_is_a_model_option_with_the_familys_default(tmp_path):
+    run = ["run", "--data", str(tmp_path / "d"), "--span", "1", "--workdir", str(tmp_path / "w")]
+    for extra, width in (([], 2), (["--embedding-dim", "7"], 7), (["--model", "mf"], 16)):
+        args = cli.build_parser().parse_args([*run, *extra])
+        config = options.run_config(args, args.data, 1, args.workdir)
+        assert {config.trainer_settings(role).options.width for role in Role} == {width}
+        assert "embedding_dim" not in json.dumps(config.data_spec.to_dict())
+    with pytest.raises(TrainingOptionsError, match="--embedding-dim must be 1 or more"):
+        TrainingOptions(embedding_dim=0)
 
 
 def test_sparse_updates_reach_both_trainers_and_default_to_lazy(tmp_path):

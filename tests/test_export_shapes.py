@@ -122,7 +122,7 @@ def embedding_files(uri: str) -> dict[str, tuple]:
                 with open(path, encoding="utf-8") as handle:
                     found[key] = tuple(handle.read().splitlines())
             else:
-                found[key] = tuple(sorted(artifacts.read_embeddings(uri).manifest))
+                found[key] = tuple(sorted(artifacts.read_embeddings(uri).manifest.to_dict()))
     return found
 
 

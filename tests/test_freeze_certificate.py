@@ -19,6 +19,7 @@ from newlevels.contracts import blessing as blessing_properties
 from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 from newlevels.contracts.digest import table_digest
+from tests import manifests
 
 PARENT_VOCAB = ("a", "b", "c")
 NEW_TOKENS = ("d", "e")
@@ -27,13 +28,11 @@ NEW_TOKENS = ("d", "e")
 def write_model(root: str, vocabulary, table: np.ndarray, parent_uri: str | None) -> str:
     """An `embeddings/` folder as the Trainer writes it (one feature, `item`)."""
     old = len(PARENT_VOCAB) if parent_uri else 0
-    manifest = {
-        "features": {
-            "item": {"old_levels": old, "new_levels": len(vocabulary) - old, "vocab_size": 0}
-        },
-        "tables": {"item": "item"},
-        "parent_model_uri": parent_uri,
-    }
+    manifest = manifests.manifest(
+        ["item"],
+        features={"item": manifests.counts(old, len(vocabulary) - old, table.shape[1])},
+        parent_model_uri=parent_uri,
+    )
     rows = artifacts.FeatureRows.from_table(tuple(vocabulary), table)
     artifacts.write_embeddings(root, manifest, {"item": rows})
     write_served(root, table)

@@ -18,7 +18,7 @@ def first_new_row(problem: generated.Problem, table: str) -> int:
 def expected_start(problem: generated.Problem, method: str, settings) -> dict[str, np.ndarray]:
     """The start `method` gives, computed apart from the Trainer's record of it."""
     if method == init.RANDOM:
-        specs = settings.family.table_specs(problem.spec)
+        specs = settings.table_specs
         return {
             t.name: init.random_rows(problem.diffs[t.feature].new_levels, t.dim, settings.seed + k)
             for k, t in enumerate(specs)

@@ -252,7 +252,7 @@ def test_runtime_parameters_are_pipeline_inputs_wired_to_whole_properties(compil
     # The mf options travel in the runtime parameter; the full retrain's constant
     # custom_config holds the same options (one model family per run).
     assert trainer.options == MF_TRAINING
-    assert {f.embedding_dim for f in trainer.data_spec.categorical} == {16}
+    assert trainer.options.width == 16
     full_config = spec.root.dag.tasks[NodeIds.FULL_TRAINER].inputs.parameters["custom_config"]
     full = TrainerSettings.from_custom_config(
         json.loads(full_config.runtime_value.constant.string_value)

@@ -61,7 +61,7 @@ def test_incremental_epochs_apply_only_to_a_run_that_extends_a_parent(rejected_h
     # span 1 has no parent: it trains as the full model does (--epochs, default 2).
     assert first["parent_model_uri"] is None and first["epochs"] == 2
     assert second["epochs"] == 2 and third["epochs"] == 3
-    assert artifacts.read_embeddings(third["baseline_model_uri"]).manifest["epochs"] == 2
+    assert artifacts.read_embeddings(third["baseline_model_uri"]).manifest.epochs == 2
 
 
 def test_lineage_fields_match_mlmd(rejected_history, capsys):
@@ -226,7 +226,7 @@ def test_the_full_retrain_reads_spans_1_to_n_and_lineage_says_so(rejected_histor
     train = sum(1 for row in checks.csv_rows(data, 3) if checks.is_training_row(row["id"]))
     assert third["rows_total"] == train
     full = artifacts.read_embeddings(third["baseline_model_uri"]).manifest
-    assert full["rows_total"] == earlier + train
+    assert full.rows_total == earlier + train
     rows = lineage_json(capsys, workdir, "--format", "json")
     for model, spans in ((rows[2]["baseline"], [1, 2, 3]), (rows[2]["candidate"], [3])):
         chain = lineage_json(capsys, workdir, "--model", str(model["id"]), "--format", "json")

@@ -19,9 +19,11 @@ from newlevels.components.trainer.tables import build_table_set
 from newlevels.pipeline.config import RunConfig
 from newlevels.pipeline.errors import ConfigError
 from newlevels.transforms.features import DataSpec
+from tests import manifests
 from tests.test_strategies import NEW, OLD, OPTIMIZERS, level_diffs, mixed_batches
 
-SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)
+SPEC = DataSpec.build(["item", "user"], "label", "id")
+DIM = 3
 FAMILY = families.get_family("mf", user_column="user", item_column="item")
 GLOBAL_BIAS = np.float32(0.25)
 
@@ -31,19 +33,19 @@ def parent_tables(seed: int = 7) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {
         table.name: rng.normal(size=(1 + len(OLD[table.feature]), table.dim)).astype(np.float32)
-        for table in FAMILY.table_specs(SPEC)
+        for table in FAMILY.table_specs(SPEC, DIM)
     }
 
 
 def build(strategy: str, parents, train_shared: bool) -> MatrixFactorizationModel:
     tables = build_table_set(
-        FAMILY.table_specs(SPEC), level_diffs(), get_strategy(strategy), parents, 3
+        FAMILY.table_specs(SPEC, DIM), level_diffs(), get_strategy(strategy), parents, 3
     )
     return FAMILY.build(tables, {"global_bias": GLOBAL_BIAS}, train_shared)
 
 
 def test_mf_has_a_vector_and_a_one_wide_bias_table_per_column():
-    specs = {t.name: (t.feature, t.dim) for t in FAMILY.table_specs(SPEC)}
+    specs = {t.name: (t.feature, t.dim) for t in FAMILY.table_specs(SPEC, DIM)}
     assert specs == {
         "user": ("user", 3),
         "item": ("item", 3),
@@ -107,8 +109,9 @@ def test_mf_tables_and_global_bias_round_trip_through_embeddings(tmp_path):
         )
         for name, table in model.embeddings.items()
     }
-    manifest = {"features": {"item": {}, "user": {}}, "tables": dict(model.table_features)}
-    manifest["shared"] = ["global_bias"]
+    manifest = manifests.manifest(
+        ["item", "user"], tables=dict(model.table_features), shared=("global_bias",)
+    )
     artifacts.write_embeddings(str(tmp_path), manifest, rows, model.shared_weights())
     assert (tmp_path / "embeddings" / "item_bias" / "weights.npy").exists()
     read = artifacts.read_embeddings(str(tmp_path))
@@ -151,6 +154,7 @@ def test_build_model_trains_the_global_bias_of_a_child_only_with_unfreeze_shared
             item_column="item",
             unfreeze_shared=unfreeze,
             replay_fraction=0.2 if unfreeze else 0.0,
+            embedding_dim=DIM,
         ),
     )
     parents = parent_tables()

@@ -39,7 +39,7 @@ def test_mf_keeps_every_old_vector_and_bias_and_the_global_bias_by_token(mf_runs
     assert changes == {"userId": 0.0, "movieId": 0.0, "userId_bias": 0.0, "movieId_bias": 0.0}
     parent = artifacts.read_embeddings(first["model_uri"])
     child = artifacts.read_embeddings(second["model_uri"])
-    assert child.manifest["model_family"]["name"] == "mf"
+    assert child.manifest.model_family["name"] == "mf"
     assert child.features["movieId"].weights.shape[1] == 8
     assert child.features["movieId_bias"].weights.shape[1] == 1
     assert child.shared["global_bias"] == parent.shared["global_bias"]

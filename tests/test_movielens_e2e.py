@@ -100,8 +100,8 @@ def test_every_new_level_with_a_training_row_is_learnt_even_if_seen_once(moviele
     parent = artifacts.read_embeddings(first["model_uri"]).features
     exported = artifacts.read_embeddings(second["model_uri"])
     child = exported.features
-    assert exported.manifest["init"] == init.FIT
-    trained_epochs = exported.manifest["early_stopping"]["best_epoch"] > 0
+    assert exported.manifest.init == init.FIT
+    trained_epochs = exported.manifest.early_stopping["best_epoch"] > 0
     training = [
         r for r in checks.csv_rows(movielens_runs["data"], 2) if checks.is_training_row(r["id"])
     ]

@@ -13,14 +13,14 @@ from newlevels.components.ingest.csv_rows import Row
 from newlevels.components.trainer import artifacts, export
 from newlevels.components.trainer.levels import diff_levels
 from newlevels.components.trainer.model import AdditiveEmbeddingModel
-from newlevels.components.trainer.settings import Role, TrainerSettings
+from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.components.trainer.strategies import get_strategy
 from newlevels.components.trainer.tables import build_tables
 from newlevels.components.trainer.train import TrainedModel
 from newlevels.contracts import signatures
 from newlevels.pipeline import predictions
 from tests.test_export_shapes import raw_rows
-from tests.test_strategies import NEW, OLD, SPEC, build, level_diffs, mixed_batches
+from tests.test_strategies import DIM, NEW, OLD, SPEC, build, level_diffs, mixed_batches
 from tests.transform_graph import write_transform_graph
 
 
@@ -34,7 +34,8 @@ def every_pair() -> list[Row]:
 
 
 def export_model(model, diffs, strategy: str, tft_output, uri: str) -> str:
-    settings = TrainerSettings(data_spec=SPEC, role=Role.INCREMENTAL, strategy=strategy)
+    options = TrainingOptions(embedding_dim=DIM)
+    settings = TrainerSettings(SPEC, Role.INCREMENTAL, strategy, options)
     trained = TrainedModel(settings, model, diffs, 256, 256, None)
     export.export_trained(trained, tft_output, os.path.join(uri, artifacts.SERVING_DIR))
     return uri
@@ -46,7 +47,8 @@ def models(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("old-rows")
     tft_output = write_transform_graph(SPEC, raw_rows(), str(root / "transform"), str(root / "tmp"))
     parent_diffs = {name: diff_levels(name, (), tokens) for name, tokens in OLD.items()}
-    parent = AdditiveEmbeddingModel(build_tables(SPEC, parent_diffs, get_strategy("full"), None, 5))
+    tables = build_tables(SPEC, parent_diffs, get_strategy("full"), None, 5, dim=DIM)
+    parent = AdditiveEmbeddingModel(tables)
     parent({name: tf.constant([tokens[0]]) for name, tokens in OLD.items()})
     tables = {name: parent.embeddings[name].full_table().numpy() for name in OLD}
     uris = {"parent": export_model(parent, parent_diffs, "full", tft_output, str(root / "p"))}

@@ -63,7 +63,7 @@ def test_span_2_extends_span_1_by_token_with_old_rows_bit_identical(workdir):
 
     first, candidate = outputs(workdir, "candidate", "model")
     child = artifacts.read_embeddings(candidate)
-    assert child.manifest["parent_model_uri"] == first  # span 1's model was pushed
+    assert child.manifest.parent_model_uri == first  # span 1's model was pushed
     parent = artifacts.read_embeddings(first)
     full = artifacts.read_embeddings(outputs(workdir, "full_retrain", "model")[-1])
     for name in FEATURES:
@@ -77,7 +77,7 @@ def test_span_2_extends_span_1_by_token_with_old_rows_bit_identical(workdir):
     }
     assert added["item"] and added["item"] <= {str(i) for i in range(data.OLD_ITEMS, data.ITEMS)}
     assert added["user"] and added["user"] <= {f"u{i}" for i in range(data.OLD_USERS, data.USERS)}
-    assert 0 < child.manifest["rows_trained"] < child.manifest["rows_total"]
+    assert 0 < child.manifest.rows_trained < child.manifest.rows_total
 
 
 def test_each_span_is_decided_and_the_model_it_serves_is_pushed(workdir):

@@ -179,9 +179,9 @@ def test_new_rows_are_learnt_from_where_the_trainer_recorded_their_start(toy_run
     first, second = toy_runs["summaries"]
     parent = artifacts.read_embeddings(first["model_uri"]).features
     exported = artifacts.read_embeddings(second["model_uri"])
-    assert exported.manifest["init"] == init.FIT
+    assert exported.manifest.init == init.FIT
     expected = checks.fit_start(toy_runs["data"], 2, first["model_uri"], second["model_uri"], SPEC)
-    trained_epochs = exported.manifest["early_stopping"]["best_epoch"] > 0
+    trained_epochs = exported.manifest.early_stopping["best_epoch"] > 0
     for name in FEATURES:
         old = len(parent[name].vocabulary)
         initial = exported.initial[name]  # recorded by the Trainer where the rows started

@@ -11,6 +11,7 @@ from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.parent import check_parent
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.transforms.features import DataSpec
+from tests import manifests
 
 
 def exported(root, features=("level",), dim=2) -> str:
@@ -18,8 +19,7 @@ def exported(root, features=("level",), dim=2) -> str:
         name: artifacts.FeatureRows(("a", "b"), np.ones((2, dim), np.float32), np.zeros(dim))
         for name in features
     }
-    manifest = {"features": {name: {} for name in features}}
-    artifacts.write_embeddings(str(root), manifest, rows)
+    artifacts.write_embeddings(str(root), manifests.manifest(features), rows)
     return str(root)
 
 
@@ -45,7 +45,9 @@ def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
     root = exported(tmp_path / "model")
     outside = exported(tmp_path / "elsewhere")
     manifest = tmp_path / "model" / "embeddings" / "manifest.json"
-    manifest.write_text(json.dumps({"features": {"../../elsewhere/embeddings/level": {}}}))
+    values = json.loads(manifest.read_text())
+    values["tables"] = {"../../elsewhere/embeddings/level": "level"}
+    manifest.write_text(json.dumps(values))
     with pytest.raises(artifacts.ParentModelError, match="not a plain folder name"):
         artifacts.read_embeddings(root)
     assert artifacts.read_embeddings(outside).features["level"].vocabulary == ("a", "b")
@@ -53,16 +55,16 @@ def test_a_manifest_cannot_point_outside_its_artifact(tmp_path):
 
 @pytest.mark.reliability("previous model with another embedding dim")
 @pytest.mark.parametrize(
-    "spec,message",
+    "spec,options,message",
     [
-        (DataSpec.build(["level"], "label", "id", embedding_dim=3), "'level': 2.*'level': 3"),
-        (DataSpec.build(["level", "user"], "label", "id"), "this run asks for"),
+        (DataSpec.build(["level"], "label", "id"), {"embedding_dim": 3}, "'level': 2.*'level': 3"),
+        (DataSpec.build(["level", "user"], "label", "id"), {}, "this run asks for"),
     ],
 )
-def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, message):
+def test_a_parent_with_other_dims_or_features_is_refused(tmp_path, spec, options, message):
     root = exported(tmp_path)
     with pytest.raises(artifacts.ParentModelError, match=message):
-        check_parent(settings(spec), artifacts.read_embeddings(root), root)
+        check_parent(settings(spec, **options), artifacts.read_embeddings(root), root)
 
 
 def settings(spec: DataSpec, **kwargs) -> TrainerSettings:

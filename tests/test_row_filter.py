@@ -53,7 +53,8 @@ def model_with_parent() -> AdditiveEmbeddingModel:
         "user": diff_levels("user", ["u_old"], ["u_new", "u_old"]),
     }
     parents = {name: tf.zeros((d.frozen_rows, 2)).numpy() for name, d in diffs.items()}
-    return AdditiveEmbeddingModel(build_tables(SPEC, diffs, get_strategy("split"), parents, 0))
+    tables = build_tables(SPEC, diffs, get_strategy("split"), parents, 0, dim=2)
+    return AdditiveEmbeddingModel(tables)
 
 
 def test_only_rows_holding_a_new_level_are_read(tmp_path):

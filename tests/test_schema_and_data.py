@@ -31,8 +31,18 @@ def test_categorical_features_have_no_closed_domain_so_new_levels_are_never_anom
 
 
 def test_data_spec_round_trips_through_its_dict_form():
-    spec = DataSpec.build(["a", "b"], "y", "id", embedding_dim=5)
+    spec = DataSpec.build(["a", "b"], "y", "id")
     assert DataSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_a_data_spec_written_with_embedding_widths_still_loads():
+    """Specs carried `embedding_dim` per feature before it became a model option."""
+    old = {
+        "categorical": [{"name": "a", "embedding_dim": 5}, {"name": "b", "embedding_dim": 5}],
+        "label": "y",
+        "id_column": "id",
+    }
+    assert DataSpec.from_dict(old) == DataSpec.build(["a", "b"], "y", "id")
 
 
 def test_toy_data_is_deterministic_and_split_at_level_80(tmp_path):

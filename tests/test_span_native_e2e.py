@@ -148,7 +148,7 @@ def test_the_full_retrain_trains_spans_1_to_n_and_the_candidate_span_n(history):
     span_2_train = sum(1 for row in span_2 if not is_eval_row(row[0]))
     assert second["rows_total"] == span_2_train
     full = artifacts.read_embeddings(second["baseline_model_uri"]).manifest
-    assert full["rows_total"] == full["rows_trained"] == len(span_1) + span_2_train
+    assert full.rows_total == full.rows_trained == len(span_1) + span_2_train
     assert 0 < second["rows_trained"] < span_2_train  # span 2 mixes old and new levels
     assert second["features"]["level"] == {"old_levels": 80, "new_levels": 20, "vocab_size": 100}
 

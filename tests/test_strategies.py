@@ -14,7 +14,8 @@ from newlevels.components.trainer.strategies import INCREMENTAL, UnknownStrategy
 from newlevels.components.trainer.tables import build_tables
 from newlevels.transforms.features import DataSpec
 
-SPEC = DataSpec.build(["item", "user"], "label", "id", embedding_dim=3)
+SPEC = DataSpec.build(["item", "user"], "label", "id")
+DIM = 3
 OLD = {"item": [f"i{k}" for k in range(6)], "user": [f"u{k}" for k in range(4)]}
 NEW = {"item": ["i_new0", "i_new1"], "user": ["u_new"]}
 OPTIMIZERS = {
@@ -49,7 +50,7 @@ def level_diffs() -> dict[str, LevelDiff]:
 
 def build(strategy: str, parents: dict[str, np.ndarray]) -> AdditiveEmbeddingModel:
     return AdditiveEmbeddingModel(
-        build_tables(SPEC, level_diffs(), get_strategy(strategy), parents, 3)
+        build_tables(SPEC, level_diffs(), get_strategy(strategy), parents, 3, dim=DIM)
     )
 
 

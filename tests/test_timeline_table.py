@@ -16,7 +16,7 @@ from newlevels.components.ingest.component import is_eval_row
 from newlevels.pipeline.data.drift import RUN_FLAGS, DriftSettings, write_drift
 from newlevels.transforms.features import DataSpec
 
-SPEC = DataSpec.build(["userId", "movieId"], "liked", "id", 2)
+SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
 
 
 def ids(evaluation: bool, count: int) -> list[str]:

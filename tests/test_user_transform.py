@@ -30,7 +30,7 @@ from tests import user_transform
 
 pytestmark = pytest.mark.e2e
 
-SPEC = DataSpec.build(user_transform.CATEGORICAL, "rating", "id", embedding_dim=3)
+SPEC = DataSpec.build(user_transform.CATEGORICAL, "rating", "id")
 #: span 1's levels, and the levels span 2 adds (its rows mix them with old ones).
 MOVIES = {1: range(40), 2: range(55)}
 USERS = {1: [f"u{k}" for k in range(12)], 2: [f"u{k}" for k in range(16)]}
@@ -109,7 +109,9 @@ def run_user_transform(root: str, span: int) -> tuple[list[str], tft.TFTransform
 
 
 def settings(**options) -> TrainerSettings:
-    return TrainerSettings(SPEC, Role.INCREMENTAL, "split", TrainingOptions(**options))
+    return TrainerSettings(
+        SPEC, Role.INCREMENTAL, "split", TrainingOptions(**{"embedding_dim": 3, **options})
+    )
 
 
 def train_and_export(

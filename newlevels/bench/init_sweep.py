@@ -40,12 +40,10 @@ SEED = 0
 def settings_for(model: str, role, overrides: dict[str, Any]):
     """The TrainerSettings of one Trainer of the sweep (the CLI's defaults otherwise)."""
     from newlevels.bench.yearly import FEATURES, LABEL
-    from newlevels.components.trainer import families
     from newlevels.components.trainer.settings import TrainerSettings, TrainingOptions
     from newlevels.transforms.features import DataSpec
 
-    dim = families.get_family(model).default_embedding_dim
-    spec = DataSpec.build(list(FEATURES), LABEL, "id", dim)
+    spec = DataSpec.build(list(FEATURES), LABEL, "id")
     options = TrainingOptions(model=model, **overrides)
     strategy = "split" if role.value == "incremental" else "full"
     return TrainerSettings(spec, role, strategy, options, SEED)

@@ -46,12 +46,11 @@ def old_rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
     `old_levels` tokens are its parent's, in the parent's order.
     """
     manifest = embeddings.manifest
-    if not manifest.get("parent_model_uri"):
+    if not manifest.parent_model_uri:
         return {}
-    tables = manifest.get("tables", {name: name for name in manifest["features"]})
     return {
         name: old_rows_digest(
-            rows.vocabulary, rows.table, manifest["features"][tables[name]]["old_levels"]
+            rows.vocabulary, rows.table, manifest.features[manifest.tables[name]].old_levels
         )
         for name, rows in sorted(embeddings.features.items())
     }

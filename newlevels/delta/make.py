@@ -79,13 +79,13 @@ def make_delta(
             f"and {sorted(parent.shared)}"
         )
     tables = {}
-    features = child.manifest.get("tables", {})
+    features = child.manifest.tables
     for name, rows in child.features.items():
         old = parent.features[name]
         _refuse_moved_rows(name, old, rows)
         size = len(old.vocabulary)
         tables[name] = TableDelta(
-            feature=features.get(name, name),
+            feature=features[name],
             parent_rows=size,
             tail=rows.vocabulary[size:],
             rows=rows.weights[size:].astype(np.float32),
@@ -119,7 +119,7 @@ def delta_between(child_uri: str, parent_uri: str | None = None) -> Delta:
     """
     child = artifacts.read_embeddings(child_uri)
     if parent_uri is None:
-        parent_uri = child.manifest.get("parent_model_uri")
+        parent_uri = child.manifest.parent_model_uri
         if not parent_uri:
             raise DeltaError(
                 f"model {child_uri} extends no parent (a first model or a full retrain): "

@@ -126,8 +126,6 @@ class RunConfig:
             raise UnknownStrategyError(
                 f"unknown strategy {self.strategy!r}: choose one of {', '.join(INCREMENTAL)}"
             )
-        if any(f.embedding_dim < 1 for f in self.data_spec.categorical):
-            raise ConfigError("--embedding-dim must be 1 or more")
         try:
             self.options.family.check(self.data_spec)
         except families.ModelFamilyError as error:

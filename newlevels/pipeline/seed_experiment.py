@@ -30,7 +30,9 @@ from newlevels.pipeline.data.toy import INITIAL_LEVELS, LEVELS, toy_rows
 from newlevels.transforms.features import DataSpec
 
 FEATURE = "level"
-SPEC = DataSpec.build([FEATURE], "label", "id", embedding_dim=2)
+SPEC = DataSpec.build([FEATURE], "label", "id")
+#: the post's embedding width.
+DIM = 2
 INITIAL_SCHEDULE = (0.005, 0.01)
 INCREMENTAL_SCHEDULE = (0.005, 0.01)
 FULL_SCHEDULE = (0.002, 0.001)
@@ -105,7 +107,8 @@ def build(
     previous = () if parent is None else levels(INITIAL_LEVELS)
     diffs = {FEATURE: diff_levels(FEATURE, previous, levels(vocabulary_size))}
     parents = None if parent is None else {FEATURE: parent}
-    return AdditiveEmbeddingModel(build_tables(SPEC, diffs, get_strategy(strategy), parents, seed))
+    tables = build_tables(SPEC, diffs, get_strategy(strategy), parents, seed, dim=DIM)
+    return AdditiveEmbeddingModel(tables)
 
 
 def table_of(model: AdditiveEmbeddingModel) -> np.ndarray:

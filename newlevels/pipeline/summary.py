@@ -75,46 +75,43 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
         "span": config.span,
         "strategy": config.strategy,
         "label": config.data_spec.label,
-        "features": {
-            name: {key: counts[key] for key in ("old_levels", "new_levels", "vocab_size")}
-            for name, counts in manifest["features"].items()
-        },
-        "rows_trained": manifest["rows_trained"],
-        "rows_total": manifest["rows_total"],
-        "epochs": manifest.get("epochs"),
+        "features": {name: counts.levels() for name, counts in manifest.features.items()},
+        "rows_trained": manifest.rows_trained,
+        "rows_total": manifest.rows_total,
+        "epochs": manifest.epochs,
         "metrics": read_slice_metrics(evaluation.uri if evaluation else None),
         "blessed": record.blessed,
         "pushed": record.pushed,
         "pushed_path": record.pushed_path,
         "model_uri": model.uri,
-        "parent_model_uri": manifest["parent_model_uri"],
+        "parent_model_uri": manifest.parent_model_uri,
         "seconds": {node_id: round(node.seconds, 2) for node_id, node in run.nodes.items()},
         # Additions beyond the contract's minimum:
         "run_id": run.run_id,
         "pushed_model": record.pushed_model,
         "model_id": model.id,
         "baseline_model_uri": full.output("model").uri if full else None,
-        "new_levels": sum(counts["new_levels"] for counts in manifest["features"].values()),
+        "new_levels": manifest.new_levels,
         "data_root": config.data_root,
         "gate": config.gate.to_dict(),
         "decision": record.decision,
         "decision_reasons": record.decision_reasons,
         "rebase_movement": record.rebase_movement,
-        "old_rows_max_abs_change": _old_rows_change(model.uri, manifest["parent_model_uri"]),
+        "old_rows_max_abs_change": _old_rows_change(model.uri, manifest.parent_model_uri),
         "frozen_rows": {
-            name: 1 + counts["old_levels"] if manifest["parent_model_uri"] else 0
-            for name, counts in manifest["features"].items()
+            name: 1 + counts.old_levels if manifest.parent_model_uri else 0
+            for name, counts in manifest.features.items()
         },
-        "model": manifest.get("model_family", {"name": "additive"}),
+        "model": dict(manifest.model_family),
         "admission": {
-            name: {"admitted": counts["admitted"], "deferred": counts["deferred"]}
-            for name, counts in manifest.get("admission", {}).items()
+            name: {"admitted": counts.admitted, "deferred": counts.deferred}
+            for name, counts in manifest.admission.items()
         },
         "metrics_by_feature": read_feature_slice_metrics(
             evaluation.uri if evaluation else None, config.data_spec.feature_names
         ),
         "old_level_rows_prediction_change": _old_rows_predictions(
-            config, model.uri, manifest["parent_model_uri"], evaluation is not None
+            config, model.uri, manifest.parent_model_uri, evaluation is not None
         ),
         "shared_weights": {name: float(value) for name, value in embeddings.shared.items()},
     }

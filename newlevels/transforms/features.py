@@ -13,20 +13,19 @@ from typing import Any
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-DEFAULT_EMBEDDING_DIM = 2
-
 
 @dataclasses.dataclass(frozen=True)
 class CategoricalFeature:
     """A categorical column whose levels get one embedding row each.
 
+    The width of its rows is a model option (`TrainingOptions.embedding_dim`),
+    not part of the data: no component before the Trainer reads it.
+
     Attributes:
         name: the CSV column, also the feature key everywhere downstream.
-        embedding_dim: width of the feature's embedding rows.
     """
 
     name: str
-    embedding_dim: int = DEFAULT_EMBEDDING_DIM
 
     @property
     def vocabulary_name(self) -> str:
@@ -69,11 +68,10 @@ class DataSpec:
         categorical: Sequence[str],
         label: str,
         id_column: str,
-        embedding_dim: int = DEFAULT_EMBEDDING_DIM,
     ) -> DataSpec:
-        """Builds a spec with one embedding width for every categorical column."""
+        """Builds a spec from column names."""
         return cls(
-            categorical=tuple(CategoricalFeature(name, embedding_dim) for name in categorical),
+            categorical=tuple(CategoricalFeature(name) for name in categorical),
             label=label,
             id_column=id_column,
         )
@@ -92,8 +90,9 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DataSpec:
+        """Reads `to_dict`'s dict, or one written when the spec carried embedding widths."""
         return cls(
-            categorical=tuple(CategoricalFeature(**f) for f in data["categorical"]),
+            categorical=tuple(CategoricalFeature(f["name"]) for f in data["categorical"]),
             label=data["label"],
             id_column=data["id_column"],
         )

@@ -90,7 +90,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--embedding-dim",
         type=int,
-        default=None,
+        default=options.embedding_dim,
         help="embedding width (default: "
         + ", ".join(f"{f.default_embedding_dim} for {n}" for n, f in families.REGISTRY.items())
         + ")",
@@ -246,17 +246,13 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         workdir: where the run writes.
         metadata: the MLMD `StoreConfig` (None: SQLite under the workdir).
     """
-    from newlevels.components.trainer import families
     from newlevels.contracts.gate import Gate
     from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, RunConfig, merge_beam_args
     from newlevels.pipeline.errors import ConfigError
     from newlevels.transforms.features import DataSpec
 
     try:
-        dim = args.embedding_dim
-        if dim is None:
-            dim = families.get_family(args.model).default_embedding_dim
-        spec = DataSpec.build(args.categorical, args.label, args.id_column, dim)
+        spec = DataSpec.build(args.categorical, args.label, args.id_column)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return RunConfig(

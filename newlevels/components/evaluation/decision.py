@@ -142,7 +142,7 @@ def decide_span(
     metrics = read_slice_metrics(evaluation_uri)
     aucs = {m: {s: values["auc"] for s, values in metrics[m].items()} for m in gates.MODELS}
     embeddings = artifacts.read_embeddings(candidate.uri)
-    extends = embeddings.manifest.get("parent_model_uri")
+    extends = embeddings.manifest.parent_model_uri
     verdict, digest = None, {}
     if extends:
         if parent is None or extends.rstrip("/") != parent.uri.rstrip("/"):

@@ -49,7 +49,7 @@ def check_certificate(model: types.Artifact, blessing: types.Artifact) -> None:
     if blessing.get_custom_property(blessing_properties.DECISION) != EXTEND:
         return
     embeddings = artifacts.read_embeddings(model.uri)
-    if not embeddings.manifest.get("parent_model_uri"):
+    if not embeddings.manifest.parent_model_uri:
         return
     verdict = certificate.verify(
         embeddings,

@@ -9,7 +9,7 @@ Layout (per feature):
     embeddings/<feature>/initial.npy [new levels, dim] float32: where the rows this
                                      model trained (its new rows) started
     embeddings/manifest.json         strategy, model family, tables, dims, level counts,
-                                     rows trained, parent
+                                     rows trained, parent (`contracts/manifest.py`)
 
 A table is one feature's rows; the `additive` family has one per feature, named
 after it; `mf` adds a 1-wide bias table per feature, `embeddings/<feature>_bias/`
@@ -28,13 +28,14 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from newlevels.contracts.manifest import FILE as MANIFEST
+from newlevels.contracts.manifest import Manifest
+
 EMBEDDINGS_DIR = "embeddings"
-MANIFEST = "manifest.json"
 SERVING_DIR = "Format-Serving"
 PENDING = "pending.json"
 INITIAL = "initial.npy"
@@ -65,7 +66,7 @@ class FeatureRows:
 
 @dataclasses.dataclass(frozen=True)
 class ExportedEmbeddings:
-    manifest: dict[str, Any]
+    manifest: Manifest
     features: dict[str, FeatureRows]  # by table name (a feature's name for its vectors)
     shared: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     #: per feature, levels waiting for admission -> their accumulated count.
@@ -140,7 +141,7 @@ def _load_npy(path: str) -> np.ndarray:
 
 def write_embeddings(
     root: str,
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
     features: Mapping[str, FeatureRows],
     shared: Mapping[str, np.ndarray] | None = None,
     pending: Mapping[str, Mapping[str, int]] | None = None,
@@ -163,7 +164,7 @@ def write_embeddings(
     for name, value in (shared or {}).items():
         _save_npy(_feature_dir(root, name) + ".npy", value)
     with tf.io.gfile.GFile(os.path.join(root, EMBEDDINGS_DIR, MANIFEST), "w") as handle:
-        json.dump(dict(manifest), handle, indent=2, sort_keys=True)
+        handle.write(manifest.to_json())
 
 
 def read_embeddings(root: str) -> ExportedEmbeddings:
@@ -175,9 +176,9 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
     manifest_path = os.path.join(root, EMBEDDINGS_DIR, MANIFEST)
     try:
         with tf.io.gfile.GFile(manifest_path) as handle:
-            manifest = json.load(handle)
+            manifest = Manifest.from_json(handle.read(), manifest_path)
         features, initial = {}, {}
-        for name in manifest.get("tables", manifest["features"]):
+        for name in manifest.tables:
             folder = _feature_dir(root, name)
             with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt")) as handle:
                 vocabulary = parse_vocabulary(handle.read())
@@ -194,18 +195,15 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
             features[name] = rows
             if tf.io.gfile.exists(os.path.join(folder, INITIAL)):
                 initial[name] = _load_npy(os.path.join(folder, INITIAL))
-        shared = {
-            name: _load_npy(_feature_dir(root, name) + ".npy")
-            for name in manifest.get("shared", ())
-        }
+        shared = {name: _load_npy(_feature_dir(root, name) + ".npy") for name in manifest.shared}
         pending = {}
-        for name in manifest["features"]:
+        for name in manifest.features:
             path = os.path.join(_feature_dir(root, name), PENDING)
             if tf.io.gfile.exists(path):
                 with tf.io.gfile.GFile(path) as handle:
                     pending[name] = {
                         token: int(count) for token, count in json.load(handle).items()
                     }
-    except (OSError, tf.errors.OpError, ValueError, KeyError) as error:
+    except (OSError, tf.errors.OpError, ValueError) as error:
         raise ParentModelError(f"model artifact {root} is unreadable: {error}") from error
     return ExportedEmbeddings(manifest, features, shared, pending, initial)

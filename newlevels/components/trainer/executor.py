@@ -16,7 +16,8 @@ from tfx.components.trainer.executor import GenericExecutor
 from tfx.types import artifact_utils, standard_component_specs
 
 from newlevels.components import certificate
-from newlevels.components.trainer import artifacts, families
+from newlevels.components.trainer import artifacts
+from newlevels.contracts.manifest import Manifest
 
 NO_PARENT = -1
 
@@ -39,27 +40,20 @@ class Properties:
     OLD_ROWS_DIGEST = certificate.OLD_ROWS_DIGEST  # JSON: {table: sha256 of the kept rows}
 
 
-def record_properties(model: types.Artifact, manifest: dict[str, Any], parent_id: int) -> None:
+def record_properties(model: types.Artifact, manifest: Manifest, parent_id: int) -> None:
     """Sets the genealogy properties of `model` from its manifest."""
-    features = manifest["features"]
-    dims = {counts["embedding_dim"] for counts in features.values()}
-    model.set_string_custom_property(Properties.ROLE, manifest["role"])
-    model.set_string_custom_property(Properties.STRATEGY, manifest["strategy"])
-    model.set_int_custom_property(Properties.EMBEDDING_DIM, max(dims))
+    model.set_string_custom_property(Properties.ROLE, manifest.role)
+    model.set_string_custom_property(Properties.STRATEGY, manifest.strategy)
+    model.set_int_custom_property(Properties.EMBEDDING_DIM, manifest.embedding_dim)
     model.set_json_value_custom_property(
         Properties.LEVELS,
-        {
-            name: {k: counts[k] for k in ("old_levels", "new_levels", "vocab_size")}
-            for name, counts in features.items()
-        },
+        {name: counts.levels() for name, counts in manifest.features.items()},
     )
-    model.set_int_custom_property(
-        Properties.NEW_LEVELS, sum(counts["new_levels"] for counts in features.values())
-    )
-    model.set_int_custom_property(Properties.ROWS_TRAINED, manifest["rows_trained"])
-    model.set_int_custom_property(Properties.ROWS_TOTAL, manifest["rows_total"])
+    model.set_int_custom_property(Properties.NEW_LEVELS, manifest.new_levels)
+    model.set_int_custom_property(Properties.ROWS_TRAINED, manifest.rows_trained)
+    model.set_int_custom_property(Properties.ROWS_TOTAL, manifest.rows_total)
     model.set_int_custom_property(Properties.PARENT_MODEL_ID, parent_id)
-    family = manifest.get("model_family", families.LEGACY_FAMILY)
+    family = manifest.model_family
     model.set_string_custom_property(Properties.MODEL_FAMILY, family["name"])
     for key, column in (
         (Properties.USER_COLUMN, "user_column"),
@@ -92,6 +86,6 @@ class LineageTrainerExecutor(GenericExecutor):
         model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
         embeddings = artifacts.read_embeddings(model.uri)
         bases = input_dict.get(standard_component_specs.BASE_MODEL_KEY) or []
-        parent_id = bases[0].id if bases and embeddings.manifest["parent_model_uri"] else NO_PARENT
+        parent_id = bases[0].id if bases and embeddings.manifest.parent_model_uri else NO_PARENT
         record_properties(model, embeddings.manifest, parent_id)
         record_digests(model, embeddings)

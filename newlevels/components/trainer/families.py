@@ -68,12 +68,21 @@ class ModelFamily(abc.ABC):
 
     def reserved_names(self, spec: DataSpec) -> set[str]:
         """Names the family gives its own tables and shared weights (no column may take one)."""
-        extra_tables = {t.name for t in self.table_specs(spec) if t.name != t.feature}
+        specs = self.table_specs(spec, self.default_embedding_dim)
+        extra_tables = {t.name for t in specs if t.name != t.feature}
         return extra_tables | set(self.shared_names) | set(head.names(spec.feature_names))
 
     @abc.abstractmethod
-    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
-        """The tables the model needs, in model order."""
+    def table_specs(self, spec: DataSpec, dim: int) -> tuple[TableSpec, ...]:
+        """The tables the model needs, in model order.
+
+        Args:
+            spec: the columns.
+            dim: the width of each feature's rows (`TrainingOptions.width`).
+
+        Returns:
+            One spec per table.
+        """
 
     @abc.abstractmethod
     def build(
@@ -151,8 +160,8 @@ class AdditiveFamily(ModelFamily):
     name = "additive"
     default_embedding_dim = 2
 
-    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
-        return tuple(TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical)
+    def table_specs(self, spec: DataSpec, dim: int) -> tuple[TableSpec, ...]:
+        return tuple(TableSpec(name, name, dim) for name in spec.feature_names)
 
     def build(self, tables, shared, train_shared, adaptation=None) -> model.EmbeddingModel:
         return model.AdditiveEmbeddingModel(tables, self._head_layer(adaptation))
@@ -183,18 +192,14 @@ class MatrixFactorizationFamily(ModelFamily):
                 f"columns; got user {self.user_column!r}, item {self.item_column!r}, "
                 f"categorical {list(spec.feature_names)}"
             )
-        dims = {f.embedding_dim for f in spec.categorical}
-        if len(dims) != 1:
-            raise ModelFamilyError(f"--model mf needs one embedding dim, got {sorted(dims)}")
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "user_column": self.user_column, "item_column": self.item_column}
 
-    def table_specs(self, spec: DataSpec) -> tuple[TableSpec, ...]:
-        dims = {f.name: f.embedding_dim for f in spec.categorical}
+    def table_specs(self, spec: DataSpec, dim: int) -> tuple[TableSpec, ...]:
         columns = (self.user_column, self.item_column)
         return (
-            *(TableSpec(c, c, dims[c]) for c in columns),
+            *(TableSpec(c, c, dim) for c in columns),
             *(TableSpec(model.MatrixFactorizationModel.bias_table(c), c, 1) for c in columns),
         )
 
@@ -237,8 +242,6 @@ REGISTRY: dict[str, type[ModelFamily]] = {
     cls.name: cls for cls in (AdditiveFamily, MatrixFactorizationFamily)
 }
 DEFAULT = AdditiveFamily.name
-#: what a manifest written before model families existed describes.
-LEGACY_FAMILY = {"name": AdditiveFamily.name}
 
 
 def get_family(

@@ -76,7 +76,7 @@ def build_model(
     train_shared = parent_tables is None or settings.options.unfreeze_shared
     with distribution_strategy(settings.options.distribution).scope():
         tables = build_table_set(
-            family.table_specs(settings.data_spec),
+            settings.table_specs,
             diffs,
             get_strategy(settings.strategy),
             parent_tables,
@@ -170,7 +170,7 @@ def start_problem(
     """What `init.start_rows` needs to start an extension's new rows."""
     names = settings.data_spec.feature_names
     return init.Problem(
-        tables=settings.family.table_specs(settings.data_spec),
+        tables=settings.table_specs,
         parent={name: rows_.table for name, rows_ in parent.features.items()},
         new_levels={name: diffs[name].new_levels for name in names},
         rows=rows,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from newlevels.components.trainer import artifacts, families, head
+from newlevels.components.trainer import artifacts, head
 from newlevels.components.trainer.settings import TrainerSettings
 
 if TYPE_CHECKING:
@@ -22,10 +22,10 @@ def parent_mismatch(settings: TrainerSettings, parent: artifacts.ExportedEmbeddi
     """How a parent's model family, tables or widths differ from this run's (None if alike)."""
     family = settings.family
     expected_family = family.describe()
-    found_family = parent.manifest.get("model_family", families.LEGACY_FAMILY)
+    found_family = parent.manifest.model_family
     if found_family != expected_family:
         return f"is model {found_family}, this run asks for {expected_family}"
-    expected = {t.name: t.dim for t in family.table_specs(settings.data_spec)}
+    expected = {t.name: t.dim for t in settings.table_specs}
     found = {name: int(rows.weights.shape[1]) for name, rows in parent.features.items()}
     if expected == found:
         return None

@@ -12,6 +12,7 @@ from newlevels.components.trainer import families, head, optimizers
 from newlevels.components.trainer import init as starts
 from newlevels.components.trainer.distribution import DEFAULT, check_distribution
 from newlevels.components.trainer.strategies import REGISTRY, UnknownStrategyError
+from newlevels.components.trainer.tables import TableSpec
 from newlevels.transforms.features import DataSpec
 
 
@@ -64,6 +65,10 @@ class TrainingOptions:
         holdout_fraction: the share of an extension's training rows held out
             for early stopping (by a hash of the row id).
         patience: epochs without a better held-out loss before stopping.
+        embedding_dim: the width of each feature's embedding rows
+            (`--embedding-dim`); None means the model family's
+            `default_embedding_dim`. A model option, not a data one: no
+            component before the Trainer reads it.
         adapt: `head`: an extension also trains a head (a bias and a scale per
             feature) on every row of the span, so old-level predictions follow
             drift while every row stays bit-identical; `none`: no head trains.
@@ -87,6 +92,7 @@ class TrainingOptions:
     holdout_fraction: float = stopping.DEFAULT_HOLDOUT_FRACTION
     patience: int = stopping.DEFAULT_PATIENCE
     adapt: str = head.DEFAULT
+    embedding_dim: int | None = None
 
     def __post_init__(self) -> None:
         positive = {
@@ -110,6 +116,8 @@ class TrainingOptions:
             self.family  # noqa: B018 (validates the name)
         except families.UnknownModelError as error:
             raise TrainingOptionsError(str(error)) from None
+        if self.width < 1:
+            raise TrainingOptionsError(f"--embedding-dim must be 1 or more, got {self.width}")
         try:
             optimizers.check_sparse_updates(self.sparse_updates)
         except optimizers.UnknownSparseUpdatesError as error:
@@ -146,6 +154,13 @@ class TrainingOptions:
             families.UnknownModelError: for a name not in the registry.
         """
         return families.get_family(self.model, self.user_column, self.item_column)
+
+    @property
+    def width(self) -> int:
+        """The width of each feature's embedding rows (`--embedding-dim`, else the family's)."""
+        if self.embedding_dim is None:
+            return self.family.default_embedding_dim
+        return self.embedding_dim
 
     def stops_early(self, role: Role, extends_parent: bool) -> bool:
         """Whether a Trainer of `role` trains with early stopping (an extension, if on)."""
@@ -208,6 +223,11 @@ class TrainerSettings:
         """The model family of the options."""
         return self.options.family
 
+    @property
+    def table_specs(self) -> tuple[TableSpec, ...]:
+        """The tables of the model: the family's, `options.width` wide."""
+        return self.family.table_specs(self.data_spec, self.options.width)
+
     def to_custom_config(self) -> dict[str, Any]:
         """The settings as a flat JSON-able dict (the options' keys at the top level).
 
@@ -229,6 +249,7 @@ class TrainerSettings:
         if unknown:
             raise TrainingOptionsError(f"unknown trainer config keys: {', '.join(unknown)}")
         options = {k: v for k, v in config.items() if k in OPTION_FIELDS}
+        options.setdefault("embedding_dim", legacy_embedding_dim(config["data_spec"]))
         return cls(
             data_spec=DataSpec.from_dict(config["data_spec"]),
             role=Role(config["role"]),
@@ -236,3 +257,13 @@ class TrainerSettings:
             options=TrainingOptions(**options),
             seed=config.get("seed", 0),
         )
+
+
+def legacy_embedding_dim(data_spec: Mapping[str, Any]) -> int | None:
+    """The width a data spec written before `--embedding-dim` became a model option carries.
+
+    Such a spec (in an older compiled pipeline's trainer config) gave every
+    feature the run's one width; None for a spec without one.
+    """
+    dims = {f["embedding_dim"] for f in data_spec["categorical"] if "embedding_dim" in f}
+    return max(dims) if dims else None

@@ -136,9 +136,11 @@ def build_tables(
     strategy: EmbeddingStrategy,
     parent_tables: Mapping[str, np.ndarray] | None,
     seed: int,
+    *,
+    dim: int,
 ) -> dict[str, FeatureTables]:
-    """Builds one table per feature (named after it) with `strategy`."""
-    specs = [TableSpec(f.name, f.name, f.embedding_dim) for f in spec.categorical]
+    """Builds one table per feature (named after it, `dim` wide) with `strategy`."""
+    specs = [TableSpec(name, name, dim) for name in spec.feature_names]
     return build_table_set(specs, diffs, strategy, parent_tables, seed)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import tensorflow_transform as tft
@@ -29,6 +28,7 @@ from newlevels.components.trainer.fitting import (  # noqa: F401 (build_model re
 from newlevels.components.trainer.parent import check_parent, parent_mismatch
 from newlevels.components.trainer.planning import admit_levels, current_vocabularies, plan_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings  # noqa: F401 (re-exported)
+from newlevels.contracts.manifest import AdmissionCounts, FeatureCounts, Manifest
 from newlevels.transforms.vocabularies import check_transformed_features
 
 
@@ -62,43 +62,44 @@ class TrainedModel:
         """Whether a head trained over a parent's rows (old-level predictions may differ)."""
         return self.parent_uri is not None and self.settings.options.adapt == head.HEAD
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
+        """The manifest of the exported model (`embeddings/manifest.json`)."""
         options = self.settings.options
-        return {
-            "role": self.settings.role.value,
-            "strategy": self.settings.strategy,
-            "model_family": self.settings.family.describe(),
-            "tables": dict(self.model.table_features),
-            "shared": sorted(self.model.shared_weights()),
-            "data_spec": self.settings.data_spec.to_dict(),
-            "features": {
-                name: {
-                    "old_levels": diff.old_levels,
-                    "new_levels": diff.new_levels,
-                    "vocab_size": diff.vocab_size,
-                    "vanished_levels": len(diff.vanished),
-                    "embedding_dim": int(self.model.embeddings[name].full_table().shape[1]),
-                }
+        return Manifest(
+            role=self.settings.role.value,
+            strategy=self.settings.strategy,
+            model_family=self.settings.family.describe(),
+            tables=dict(self.model.table_features),
+            shared=tuple(sorted(self.model.shared_weights())),
+            data_spec=self.settings.data_spec.to_dict(),
+            features={
+                name: FeatureCounts(
+                    old_levels=diff.old_levels,
+                    new_levels=diff.new_levels,
+                    vocab_size=diff.vocab_size,
+                    vanished_levels=len(diff.vanished),
+                    embedding_dim=int(self.model.embeddings[name].full_table().shape[1]),
+                )
                 for name, diff in self.diffs.items()
             },
-            "admission": {
-                name: {
-                    "admitted": len(a.admitted),
-                    "deferred": a.deferred,
-                    "pending": len(a.pending),
-                    "min_count": options.min_count,
-                }
+            admission={
+                name: AdmissionCounts(
+                    admitted=len(a.admitted),
+                    deferred=a.deferred,
+                    pending=len(a.pending),
+                    min_count=options.min_count,
+                )
                 for name, a in self.admissions.items()
             },
-            "rows_trained": self.rows_trained,
-            "rows_replayed": self.rows_replayed,
-            "rows_total": self.rows_total,
-            "epochs": self.epochs,
-            "init": options.init if self.parent_uri is not None else init.RANDOM,
-            "early_stopping": None if self.convergence is None else self.convergence.to_manifest(),
-            "head_adapted": self.head_adapted,
-            "parent_model_uri": self.parent_uri,
-        }
+            rows_trained=self.rows_trained,
+            rows_replayed=self.rows_replayed,
+            rows_total=self.rows_total,
+            epochs=self.epochs,
+            init=options.init if self.parent_uri is not None else init.RANDOM,
+            early_stopping=None if self.convergence is None else self.convergence.to_manifest(),
+            head_adapted=self.head_adapted,
+            parent_model_uri=self.parent_uri,
+        )
 
 
 def train(

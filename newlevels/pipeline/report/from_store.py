@@ -63,19 +63,16 @@ def summary_from_store(mlmd_store: mlmd.MetadataStore, pipeline_name: str, span:
     example_gen = run.nodes[NodeIds.EXAMPLE_GEN].execution
     summary: dict[str, Any] = {
         "span": span,
-        "strategy": manifest["strategy"],
-        "features": {
-            name: {key: counts[key] for key in ("old_levels", "new_levels", "vocab_size")}
-            for name, counts in manifest["features"].items()
-        },
-        "rows_trained": manifest["rows_trained"],
-        "rows_total": manifest["rows_total"],
+        "strategy": manifest.strategy,
+        "features": {name: counts.levels() for name, counts in manifest.features.items()},
+        "rows_trained": manifest.rows_trained,
+        "rows_total": manifest.rows_total,
         "metrics": read_slice_metrics(evaluation.uri if evaluation else None),
         "blessed": record.blessed,
         "pushed": record.pushed,
         "pushed_path": record.pushed_path,
         "model_uri": model.uri,
-        "parent_model_uri": manifest["parent_model_uri"],
+        "parent_model_uri": manifest.parent_model_uri,
         "baseline_model_uri": full.output("model").uri if full and full.output("model") else None,
         "data_root": metadata.custom_value(example_gen, "input_base"),
         "run_id": run.run_id,

@@ -94,7 +94,7 @@ def load_run(workdir: str, span: int, summary: Mapping | None = None) -> RunInpu
     """
     summary = dict(summary) if summary is not None else read_summary(workdir, span)
     manifest = artifacts.read_embeddings(summary["model_uri"]).manifest
-    spec = DataSpec.from_dict(manifest["data_spec"])
+    spec = DataSpec.from_dict(manifest.data_spec)
     return RunInputs(
         summary=summary,
         spec=spec,
