@@ -16,7 +16,7 @@ from newlevels.components.trainer.distribution import UnknownDistributionError, 
 from newlevels.components.trainer.levels import diff_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.components.trainer.strategies import INCREMENTAL
-from tests.test_strategies import NEW, OLD, SPEC, mixed_batches, parent_tables
+from tests.test_strategies import DIM, NEW, OLD, SPEC, mixed_batches, parent_tables
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ def settings(strategy: str, distribution: str) -> TrainerSettings:
         data_spec=SPEC,
         role=Role.INCREMENTAL,
         strategy=strategy,
-        options=TrainingOptions(learning_rate=0.05, distribution=distribution),
+        options=TrainingOptions(learning_rate=0.05, distribution=distribution, embedding_dim=DIM),
     )
 
 
