@@ -88,6 +88,9 @@ class RunRecord:
     decision_reasons: list[str] = dataclasses.field(default_factory=list)
     rebase_movement: dict[str, dict[str, float]] | None = None
     rebased_from: int | None = None
+    #: the run's baseline plan (`contracts.baseline.Plan.to_dict` and `requested`);
+    #: None for a run recorded before the schedule (it trained its full retrain).
+    baseline_plan: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -180,6 +183,7 @@ def run_record(run: metadata.PipelineRun) -> RunRecord:
         decision_reasons=reasons,
         rebase_movement=movement,
         rebased_from=parent_id if movement is not None and parent_id != NO_PARENT else None,
+        baseline_plan=_plain(metadata.custom_value(gate, gate_record.BASELINE_PLAN)),
     )
 
 
