@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from newlevels.bench import common, movielens_run
@@ -87,22 +88,28 @@ def ratios(runs: list[dict], trained: dict, first: int, last: int) -> dict[str, 
     }
 
 
-def run_timeline(root: str, spans: int, rows: int, baseline: str) -> dict[str, Any]:
-    """Writes the drift timeline and runs it; then the last span again with its baseline."""
+def run_timeline(
+    root: str, spans: int, rows: int, baseline: str, progress: Callable[[dict], None]
+) -> dict[str, Any]:
+    """Writes the drift timeline and runs it; then the last span again with its baseline.
+
+    `progress` gets the timeline so far after each span (a long run leaves its
+    results as it goes).
+    """
     from newlevels.pipeline.data.drift import DriftSettings, write_drift
 
     data, workdir = os.path.join(root, "data"), os.path.join(root, "work")
     written = write_drift(data, DriftSettings(spans=spans, rows=rows))
     forked = os.path.join(root, "work-trained")
-    runs = []
+    timeline: dict[str, Any] = {"rows_per_span": written, "runs": [], "trained_last_span": None}
     for span in range(1, spans + 1):
         if span == spans:
             os.makedirs(forked, exist_ok=True)
             shutil.copy2(os.path.join(workdir, "metadata.sqlite"), forked)
-        runs.append(run_span(root, data, workdir, span, baseline, ""))
-        print(f"span {span}: {runs[-1]['wall_s']} s, {runs[-1]['decision']}", flush=True)
-    trained = run_span(root, data, forked, spans, "every", "-trained")
-    return {"rows_per_span": written, "runs": runs, "trained_last_span": trained}
+        timeline["runs"].append(run_span(root, data, workdir, span, baseline, ""))
+        progress(timeline)
+    timeline["trained_last_span"] = run_span(root, data, forked, spans, "every", "-trained")
+    return timeline
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -111,7 +118,7 @@ def markdown(result: dict[str, Any]) -> str:
 
     timeline = result["timeline"]
     sampled = [run for run in timeline["runs"] if run["span"] in result["sampled"]]
-    shown = [*sampled, timeline["trained_last_span"]]
+    shown = [*sampled, *([timeline["trained_last_span"]] if timeline["trained_last_span"] else [])]
     names = sorted({name for run in shown for name in run["components"]})
     lines = [
         f"# Scale: {result['spans']} drift spans of {result['rows']} rows, --baseline "
@@ -146,19 +153,25 @@ def markdown(result: dict[str, Any]) -> str:
         for run in shown
     ]
     lines += table(header, rows)
-    r = result["ratios"]
+    r = result.get("ratios")
     first, last = result["compared"]
+    lines += (
+        []
+        if r is None
+        else [
+            f"- Incremental path ({', '.join(INCREMENTAL_PATH)}), span {last} / span {first}: "
+            f"**{r['incremental_path_s']}x** (bar <= {PATH_BAR}: "
+            f"{verdict(r['incremental_path_s'] <= PATH_BAR)})",
+            f"- Its peak RSS, span {last} / span {first}: **{r['incremental_path_peak_rss']}x** "
+            f"(bar <= {RSS_BAR}: {verdict(r['incremental_path_peak_rss'] <= RSS_BAR)})",
+            f"- Span {last} skipping its full retrain / training it: "
+            f"**{r['skipped_over_trained_pipeline_s']}x** of component seconds, "
+            f"{r['skipped_over_trained_wall_s']}x of wall (bar <= {SKIP_BAR}: "
+            f"{verdict(r['skipped_over_trained_pipeline_s'] <= SKIP_BAR)})",
+            "",
+        ]
+    )
     lines += [
-        f"- Incremental path ({', '.join(INCREMENTAL_PATH)}), span {last} / span {first}: "
-        f"**{r['incremental_path_s']}x** (bar <= {PATH_BAR}: "
-        f"{verdict(r['incremental_path_s'] <= PATH_BAR)})",
-        f"- Its peak RSS, span {last} / span {first}: **{r['incremental_path_peak_rss']}x** "
-        f"(bar <= {RSS_BAR}: {verdict(r['incremental_path_peak_rss'] <= RSS_BAR)})",
-        f"- Span {last} skipping its full retrain / training it: "
-        f"**{r['skipped_over_trained_pipeline_s']}x** of component seconds, "
-        f"{r['skipped_over_trained_wall_s']}x of wall (bar <= {SKIP_BAR}: "
-        f"{verdict(r['skipped_over_trained_pipeline_s'] <= SKIP_BAR)})",
-        "",
         "Every span: "
         + ", ".join(
             f"{run['span']} {run['decision']}{'' if run['baseline_trained'] else '*'} "
@@ -194,19 +207,23 @@ def main(argv: list[str] | None = None) -> None:
         "compared": compared,
     }
     out = os.path.abspath(args.out)
+
+    def write(timeline: dict[str, Any]) -> None:
+        result["timeline"] = timeline
+        result["load_end"] = common.load_average()
+        if timeline["trained_last_span"]:
+            result["ratios"] = ratios(timeline["runs"], timeline["trained_last_span"], *compared)
+        plain = json.loads(json.dumps(result))  # int keys as strings, as read back
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f"{args.label}.json"), "w", encoding="utf-8") as handle:
+            json.dump(plain, handle, indent=1)
+        with open(os.path.join(out, f"{args.label}.md"), "w", encoding="utf-8") as handle:
+            handle.write(markdown(plain) + "\n")
+
     with tempfile.TemporaryDirectory(prefix="newlevels-scale-") as tmp:
         root = os.path.abspath(args.workdir or tmp)
         os.makedirs(root, exist_ok=True)
-        timeline = run_timeline(root, args.spans, args.rows, args.baseline)
-    result["timeline"] = timeline
-    result["ratios"] = ratios(timeline["runs"], timeline["trained_last_span"], *compared)
-    result["load_end"] = common.load_average()
-    result = json.loads(json.dumps(result))  # int keys as strings, as read back
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, f"{args.label}.json"), "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=1)
-    with open(os.path.join(out, f"{args.label}.md"), "w", encoding="utf-8") as handle:
-        handle.write(markdown(result) + "\n")
+        write(run_timeline(root, args.spans, args.rows, args.baseline, write))
     print(f"results: {out}/{args.label}.md")
 
 
