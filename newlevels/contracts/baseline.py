@@ -99,7 +99,14 @@ class Reference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Reference:
-        return cls(**{**data, "auc": dict(data["auc"])})
+        """The inverse of `to_dict`, ids whole again (MLMD structs store numbers as floats)."""
+        return cls(
+            span=int(data["span"]),
+            model_id=int(data["model_id"]),
+            model_uri=data["model_uri"],
+            run_id=data["run_id"],
+            auc=dict(data["auc"]),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
