@@ -28,3 +28,7 @@ PARENT_ROWS_DIGEST = "newlevels_parent_rows_digest"
 REBASE_MOVEMENT = "newlevels_rebase_movement"
 #: 1 if TFMA's validation passed (0 when a threshold failed or a slice had no rows).
 TFMA_VALIDATION_OK = "newlevels_tfma_validation_ok"
+#: JSON: the run's baseline plan (`contracts.baseline.Plan.to_dict`: schedule, trained,
+#: reason, and the recorded full retrain used when skipped) and `requested` (a hold
+#: against a recorded baseline asks the next run for a fresh one).
+BASELINE_PLAN = "newlevels_baseline"

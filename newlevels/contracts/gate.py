@@ -123,11 +123,26 @@ class Threshold:
     bound: float
 
 
-VALUE, CHANGE = "value", "change"
+#: `recorded`: candidate AUC >= the last full retrain's recorded AUC - bound, on a span
+#: whose baseline was skipped (`contracts.baseline`); TFMA states it as a value threshold.
+VALUE, CHANGE, RECORDED = "value", "change", "recorded"
 
 
-def thresholds(gate: Gate) -> tuple[Threshold, ...]:
-    """The gate's TFMA thresholds, in the order reasons list them."""
+def thresholds(gate: Gate, fresh: bool = True) -> tuple[Threshold, ...]:
+    """The gate's TFMA thresholds, in the order reasons list them.
+
+    Args:
+        gate: the budgets.
+        fresh: the span trained its full retrain. Without one, the tolerance
+            applies against the last recorded full retrain, and staleness has
+            no threshold (it needs a fresh full retrain to be measured).
+    """
+    if not fresh:
+        return (
+            Threshold("value floor", OVERALL, VALUE, gate.min_auc),
+            Threshold("overall", OVERALL, RECORDED, gate.tolerance),
+            Threshold("new-level rows", NEW_ROWS, RECORDED, gate.tolerance),
+        )
     return (
         Threshold("value floor", OVERALL, VALUE, gate.min_auc),
         Threshold("overall", OVERALL, CHANGE, gate.tolerance),

@@ -14,6 +14,7 @@ from newlevels.components.trainer import families
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.components.trainer.strategies import DEFAULT as DEFAULT_STRATEGY
 from newlevels.components.trainer.strategies import INCREMENTAL, UnknownStrategyError
+from newlevels.contracts.baseline import Schedule
 from newlevels.contracts.gate import Gate
 from newlevels.contracts.signatures import slice_keys
 from newlevels.pipeline import store
@@ -102,6 +103,7 @@ class RunConfig:
         pipeline_name: the pipeline's name in MLMD (and on Kubeflow): runs of one
             name form one line of models; a parent is only ever taken from it.
         metadata: the MLMD store (None: SQLite under the workdir).
+        baseline: the baseline schedule: on which spans the full retrain runs.
     """
 
     data_root: str
@@ -114,6 +116,7 @@ class RunConfig:
     beam_args: tuple[str, ...] = DEFAULT_BEAM_ARGS
     pipeline_name: str = PIPELINE_NAME
     metadata: store.StoreConfig | None = None
+    baseline: Schedule = Schedule()
 
     def __post_init__(self) -> None:
         try:

@@ -120,16 +120,22 @@ def orchestration_runner(runner: str = ORCHESTRATION_RUNNER) -> Iterator[None]:
         yield
 
 
-def run_pipeline(config: RunConfig) -> None:
-    """Runs the pipeline for `config.span` with BeamDagRunner."""
+def run_pipeline(config: RunConfig, baseline=None) -> None:
+    """Runs the pipeline for `config.span` with BeamDagRunner.
 
+    Args:
+        config: the run's configuration.
+        baseline: the run's `contracts.baseline.Plan` (None: train the full retrain).
+    """
+    from newlevels.contracts.baseline import ALWAYS
     from newlevels.pipeline.pipeline import create_pipeline
     from newlevels.pipeline.progress_runner import ReportingDagRunner
 
     os.makedirs(config.workdir, exist_ok=True)
     connection = config.metadata_store.connection_config()
+    pipeline = create_pipeline(config, connection, baseline=baseline or ALWAYS)
     with no_tfx_sdist(config.beam_args), orchestration_runner():
-        ReportingDagRunner().run(create_pipeline(config, connection))
+        ReportingDagRunner().run(pipeline)
 
 
 def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
@@ -138,7 +144,7 @@ def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
     Returns:
         (summary, path of summary.json, the summary as a table).
     """
-    from newlevels.pipeline import lease, metadata, preflight, summary
+    from newlevels.pipeline import baseline_plan, lease, metadata, preflight, summary
     from newlevels.pipeline.workdir_lock import locked
 
     where = config.metadata_store
@@ -148,8 +154,9 @@ def run_span(config: RunConfig) -> tuple[dict[str, Any], str, str]:
         # One run of the pipeline at a time across every machine sharing the store.
         with lease.held(where, config.pipeline_name, config.span, config.workdir):
             preflight.check_parent(config)
+            plan = baseline_plan.read_plan(config)
             log_to_file(os.path.join(config.run_dir, LOG_FILE))
-            run_pipeline(config)
+            run_pipeline(config, plan)
             run = metadata.latest_run(metadata.connect(where), config.pipeline_name)
             result = summary.build_summary(config, run)
             path = summary.write_summary(result, config.run_dir)

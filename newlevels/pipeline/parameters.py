@@ -14,6 +14,10 @@ inside a value. So a per-run value is exposed as the property that holds it:
                                 as TFMA thresholds; the Decision reads the same value)
     decision_policy             Decision `policy` (extend-or-rebase or extend-only)
 
+The baseline schedule (`--baseline`) is not a runtime parameter: whether a run
+trains its full retrain is decided from the store before the run is built
+(`pipeline/baseline_plan.py`), and a compiled pipeline always trains it.
+
 `parameter_values` computes every value for a RunConfig, so the compile
 defaults and the values a user passes per run come from the same code.
 """
@@ -30,6 +34,7 @@ from tfx import v1 as tfx
 from newlevels.components.evaluation.eval_config import eval_config
 from newlevels.components.ingest.component import span_range
 from newlevels.components.trainer.settings import Role
+from newlevels.contracts.baseline import ALWAYS, Plan
 from newlevels.pipeline.config import RunConfig
 
 DATA_ROOT = "data_root"
@@ -53,6 +58,15 @@ class RunValues:
     incremental_trainer_config: Any
     eval_config: Any
     decision_policy: Any
+    #: the Evaluator's config on a span that skipped its full retrain (None: `eval_config`).
+    skipped_eval_config: Any = None
+    #: the run's baseline plan as the Decision takes it (JSON; "" on Kubeflow: trained).
+    baseline_plan: str = ""
+
+    @property
+    def evaluator_eval_config(self) -> Any:
+        """What the Evaluator runs: `eval_config`, or the candidate alone when skipped."""
+        return self.eval_config if self.skipped_eval_config is None else self.skipped_eval_config
 
     @property
     def decision_eval_config(self) -> Any:
@@ -62,8 +76,19 @@ class RunValues:
         return json_format.MessageToJson(self.eval_config, sort_keys=True, indent=None)
 
 
-def plain_values(config: RunConfig) -> RunValues:
-    """The values of a local run."""
+def plain_values(config: RunConfig, baseline: Plan = ALWAYS) -> RunValues:
+    """The values of a local run.
+
+    Args:
+        config: the run's configuration.
+        baseline: the run's baseline plan; when it skips the full retrain, the
+            Evaluator gets the candidate alone against the recorded AUCs, and
+            the Decision still reads the gate from `eval_config`.
+    """
+    recorded = None
+    if not baseline.trained:
+        recorded = dict(baseline.reference.auc) if baseline.reference else {}
+    spec = config.data_spec
     return RunValues(
         data_root=config.data_root,
         range_config=span_range(config.span),
@@ -72,6 +97,10 @@ def plain_values(config: RunConfig) -> RunValues:
             config.data_spec.label, config.gate, config.data_spec.feature_names
         ),
         decision_policy=config.gate.policy,
+        skipped_eval_config=None
+        if recorded is None
+        else eval_config(spec.label, config.gate, spec.feature_names, recorded),
+        baseline_plan=json.dumps(baseline.to_dict(), sort_keys=True),
     )
 
 
@@ -101,6 +130,6 @@ def kubeflow_parameters(config: RunConfig) -> RunValues:
     )
 
 
-def run_values(config: RunConfig, runtime_parameters: bool) -> RunValues:
+def run_values(config: RunConfig, runtime_parameters: bool, baseline: Plan = ALWAYS) -> RunValues:
     """RuntimeParameters (Kubeflow compile) or the plain values (local run) of `config`."""
-    return kubeflow_parameters(config) if runtime_parameters else plain_values(config)
+    return kubeflow_parameters(config) if runtime_parameters else plain_values(config, baseline)

@@ -13,6 +13,11 @@ transform graph of this pipeline (append-only vocabularies) and records spans
 1..N in its own graph; the full retrain reads the earlier spans' transformed
 examples from that record (`components/transform/`).
 
+The full retrain follows the baseline schedule (`contracts/baseline.py`): on a
+span that skips it, the pipeline has no full retrain and no baseline Pusher,
+the Evaluator evaluates the candidate alone against the AUCs the last full
+retrain recorded, and the Decision can only extend or hold.
+
 The parent is the latest *blessed* Model of this pipeline. The Decision blesses
 exactly the model it serves (the candidate on `extend`, the full retrain on
 `rebase`, neither on `hold`), and the Pushers push on its blessings. So "latest
@@ -47,6 +52,7 @@ from newlevels.components.trainer.settings import Role
 from newlevels.components.transform.component import SpanTransform
 from newlevels.components.transform.resolution import GRAPH_KEY, base_graph_resolver
 from newlevels.components.transform.trainer_inputs import SpanHistoryTrainerExecutor
+from newlevels.contracts.baseline import ALWAYS, Plan
 from newlevels.pipeline import parameters
 from newlevels.pipeline.config import RunConfig
 from newlevels.transforms.preprocessing import preprocessing_fn
@@ -71,7 +77,10 @@ class NodeIds:
 
 
 def create_pipeline(
-    config: RunConfig, metadata_connection_config=None, runtime_parameters: bool = False
+    config: RunConfig,
+    metadata_connection_config=None,
+    runtime_parameters: bool = False,
+    baseline: Plan = ALWAYS,
 ) -> tfx.dsl.Pipeline:
     """Builds the pipeline for one span.
 
@@ -82,11 +91,13 @@ def create_pipeline(
         runtime_parameters: expose the per-run values (data root, span, incremental
             Trainer settings, gate) as RuntimeParameters defaulting to `config`'s,
             for a Kubeflow compile (see `pipeline/parameters.py`).
+        baseline: this run's baseline plan (`pipeline/baseline_plan.py` reads it
+            from the store); the default trains the full retrain.
 
     Returns:
         The TFX pipeline.
     """
-    values = parameters.run_values(config, runtime_parameters)
+    values = parameters.run_values(config, runtime_parameters, baseline)
     spec_json = json.dumps(config.data_spec.to_dict(), sort_keys=True)
     example_gen = SpanExampleGen(values.data_root, config.data_spec, values.range_config)
     schema_gen = FeatureSchemaGen(data_spec=spec_json).with_id(NodeIds.SCHEMA_GEN)
@@ -127,50 +138,60 @@ def create_pipeline(
     # A span with no new level is a no-op: the candidate equals its parent, so
     # nothing is retrained, evaluated or pushed (and a re-run span pushes once).
     with tfx.dsl.Cond(has_new_levels > 0):
-        full = FullRetrainTrainer(
-            settings=config.trainer_settings(Role.INCREMENTAL),
-            executor=SpanHistoryTrainerExecutor,
-            **transformed,
-        ).with_id(NodeIds.FULL_TRAINER)
+        full = (
+            FullRetrainTrainer(
+                settings=config.trainer_settings(Role.INCREMENTAL),
+                executor=SpanHistoryTrainerExecutor,
+                **transformed,
+            ).with_id(NodeIds.FULL_TRAINER)
+            if baseline.trained
+            else None
+        )
         evaluator = tfx.components.Evaluator(
             examples=example_gen.outputs["examples"],
             model=incremental.outputs["model"],
-            baseline_model=full.outputs["model"],
+            baseline_model=full.outputs["model"] if full else None,
             schema=schema_gen.outputs["schema"],
-            eval_config=values.eval_config,
+            eval_config=values.evaluator_eval_config,
             example_splits=[ingest.SPLIT_EVAL],
         )
         decision = Decision(
             evaluation=evaluator.outputs["evaluation"],
             candidate=incremental.outputs["model"],
-            baseline=full.outputs["model"],
+            baseline=full.outputs["model"] if full else None,
             parent=parent.outputs["model"],
             eval_config=values.decision_eval_config,
             policy=values.decision_policy,
             pipeline_name=config.pipeline_name,
+            baseline_plan=values.baseline_plan,
         ).with_id(NodeIds.DECISION)
         pusher = Pusher(
             incremental.outputs["model"], decision.outputs["candidate_blessing"], config.serving_dir
         ).with_id(NodeIds.PUSHER)
-        baseline_pusher = Pusher(
-            full.outputs["model"], decision.outputs["baseline_blessing"], config.serving_dir
-        ).with_id(NodeIds.BASELINE_PUSHER)
+        baseline_pusher = (
+            Pusher(
+                full.outputs["model"], decision.outputs["baseline_blessing"], config.serving_dir
+            ).with_id(NodeIds.BASELINE_PUSHER)
+            if full
+            else None
+        )
+    components = [
+        example_gen,
+        schema_gen,
+        base_graph,
+        transform,
+        parent,
+        incremental,
+        full,
+        evaluator,
+        decision,
+        pusher,
+        baseline_pusher,
+    ]
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=[
-            example_gen,
-            schema_gen,
-            base_graph,
-            transform,
-            parent,
-            incremental,
-            full,
-            evaluator,
-            decision,
-            pusher,
-            baseline_pusher,
-        ],
+        components=[component for component in components if component is not None],
         enable_cache=False,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(config.beam_args),

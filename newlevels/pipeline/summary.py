@@ -61,6 +61,22 @@ def _old_rows_predictions(
     return predictions.old_level_prediction_change(model_uri, parent_uri, rows)
 
 
+def _baseline(record, config: RunConfig, trained: bool) -> dict[str, Any]:
+    """The run's baseline: trained or skipped, why, the recorded full retrain used, asked for.
+
+    The Decision records it; a span with no new level has no Decision (nothing ran).
+    """
+    if record.baseline_plan:
+        return dict(record.baseline_plan)
+    return {
+        "schedule": str(config.baseline),
+        "trained": trained,
+        "reason": "no new level: nothing trained or evaluated",
+        "reference": None,
+        "requested": False,
+    }
+
+
 def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any]:
     """Assembles the summary of `run` (the run of `config.span` just finished)."""
     trainer = run.nodes[NodeIds.INCREMENTAL_TRAINER]
@@ -114,6 +130,9 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
             config, model.uri, manifest.parent_model_uri, evaluation is not None
         ),
         "shared_weights": {name: float(value) for name, value in embeddings.shared.items()},
+        # {schedule, trained, reason, reference: {span, model_id, model_uri, run_id, auc} or
+        # null, requested}: a skipped span's gate used `reference`'s recorded AUCs.
+        "baseline": _baseline(record, config, full is not None),
     }
 
 
@@ -186,8 +205,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             + (" (the parent's predictions, bit for bit)" if change["max_abs"] == 0.0 else "")
         )
     gate = summary["gate"]
+    baseline = summary.get("baseline") or {}
     lines += [
         "",
+        *(
+            [f"baseline ({baseline['schedule']}): {baseline['reason']}"]
+            if baseline.get("schedule")
+            else []
+        ),
         f"gate: policy {gate['policy']}, AUC >= {gate['min_auc']}, tolerance {gate['tolerance']}"
         f", staleness budget {gate['staleness_budget']}",
         *(f"  {reason}" for reason in summary["decision_reasons"]),

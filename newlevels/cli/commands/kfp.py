@@ -55,8 +55,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def kfp_config(args: argparse.Namespace):
     """The RunConfig of a Kubeflow run: every path under the pipeline root unless given."""
+    from newlevels.pipeline.errors import ConfigError
+
     data_root = args.data_root or posixpath.join(args.pipeline_root, "data")
-    return options.run_config(args, data_root, args.span, args.pipeline_root)
+    config = options.run_config(args, data_root, args.span, args.pipeline_root)
+    if not config.baseline.always:
+        raise ConfigError(
+            f"--baseline {config.baseline}: the schedule is read from the store before a local "
+            "run; a compiled pipeline trains the full retrain on every span (use --baseline every)"
+        )
+    return config
 
 
 def execute(args: argparse.Namespace) -> None:

@@ -208,6 +208,16 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="how far the extension's AUC on rows with only old levels (its parent's rows) may "
         f"be below the full retrain's (default: {defaults.staleness_budget})",
     )
+    from newlevels.contracts import baseline
+
+    parser.add_argument(
+        "--baseline",
+        default=baseline.DEFAULT,
+        help="when the full retrain (the gate's yardstick) runs: every span, every:K (once K "
+        "spans have passed since the last one, and on the run after a hold that asked for one) "
+        "or off; a span without it is gated against the last one's recorded AUCs and can only "
+        f"extend or hold (default: {baseline.DEFAULT})",
+    )
     parser.add_argument(
         "--fresh-on-mismatch",
         action="store_true",
@@ -246,6 +256,7 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         workdir: where the run writes.
         metadata: the MLMD `StoreConfig` (None: SQLite under the workdir).
     """
+    from newlevels.contracts.baseline import Schedule
     from newlevels.contracts.gate import Gate
     from newlevels.pipeline.config import DEFAULT_BEAM_ARGS, RunConfig, merge_beam_args
     from newlevels.pipeline.errors import ConfigError
@@ -253,6 +264,7 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
 
     try:
         spec = DataSpec.build(args.categorical, args.label, args.id_column)
+        schedule = Schedule.parse(args.baseline)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return RunConfig(
@@ -271,6 +283,7 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         beam_args=merge_beam_args(DEFAULT_BEAM_ARGS, tuple(args.beam_args)),
         pipeline_name=args.pipeline_name,
         metadata=metadata,
+        baseline=schedule,
     )
 
 

@@ -8,12 +8,15 @@ one per-run value sets both). It writes one ModelBlessing per model:
 `candidate_blessing` (blessed for `extend`) and `baseline_blessing` (blessed for
 `rebase`); `hold` blesses neither. Each carries the properties of
 `contracts.blessing`: the pipeline's name, the decision and its reasons, the
-AUCs, the gate, and the parent's rows digest, which the push guard checks again
-before it copies.
+AUCs, the gate, the parent's rows digest, which the push guard checks again
+before it copies, and the baseline plan (trained, or skipped and the recorded
+full retrain used instead: `contracts.baseline`). On a skipped span there is no
+full retrain: `baseline_blessing` blesses nothing and names no model.
 """
 
 # No `from __future__ import annotations`: the @component decorator reads real types.
 import dataclasses
+import json
 
 import tensorflow_model_analysis as tfma
 from tfx import types
@@ -25,10 +28,12 @@ from newlevels.components.evaluation.metrics import SLICES, read_slice_metrics
 from newlevels.components.properties import json_property
 from newlevels.components.trainer import artifacts
 from newlevels.components.trainer.executor import NO_PARENT
+from newlevels.contracts import baseline as baselines
 from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 from newlevels.contracts.blessing import (
     AUC,
+    BASELINE_PLAN,
     DECISION,
     GATE,
     PARENT_MODEL_ID,
@@ -55,6 +60,12 @@ class Outcome:
     parent_rows_digest: dict
     rebase_movement: dict | None
     tfma_validation_ok: bool
+    baseline: baselines.Plan = baselines.ALWAYS
+
+    @property
+    def baseline_record(self) -> dict:
+        """The baseline plan as MLMD records it, with whether the decision asked for one."""
+        return {**self.baseline.to_dict(), "requested": self.decision.baseline_requested}
 
 
 def tfma_failures(evaluation_uri: str) -> tuple[set, set, bool]:
@@ -93,8 +104,13 @@ def check_agreement(decision: verdicts.Decision, evaluation_uri: str) -> bool:
         GateDisagreementError: naming both verdicts.
     """
     failed, missing, ok = tfma_failures(evaluation_uri)
-    ours = {(c.threshold.slice, c.threshold.kind) for c in decision.checks if c.passed is False}
-    empty = {c.threshold.slice for c in decision.checks if c.passed is None}
+    # A `recorded` threshold is a value threshold to TFMA (`eval_config.metric_threshold`).
+    ours = {
+        (c.threshold.slice, gates.VALUE if c.threshold.kind == gates.RECORDED else c.threshold.kind)
+        for c in decision.checks
+        if c.passed is False
+    }
+    empty = {c.threshold.slice for c in decision.checks if c.passed is None and c.tfma_checked}
     if ours != failed or empty != missing:
         raise GateDisagreementError(
             f"the gate's checks (failed {sorted(ours)}, no rows {sorted(empty)}) disagree with "
@@ -115,9 +131,10 @@ def parent_rows_digest(parent: types.Artifact) -> dict:
 def decide_span(
     evaluation_uri: str,
     candidate: types.Artifact,
-    baseline: types.Artifact,
+    baseline: types.Artifact | None,
     parent: types.Artifact | None,
     gate: gates.Gate,
+    plan: baselines.Plan = baselines.ALWAYS,
 ) -> Outcome:
     """Decides one span from the Evaluator's output and the three models' artifacts.
 
@@ -128,9 +145,11 @@ def decide_span(
     Args:
         evaluation_uri: the Evaluator's `evaluation` artifact.
         candidate: the incremental Trainer's Model (with its MLMD properties).
-        baseline: the full retrain's Model.
+        baseline: the full retrain's Model (None: the plan skipped it).
         parent: the resolver's Model (the model in serving), or None.
         gate: the gate the Evaluator's EvalConfig holds, and the policy.
+        plan: the run's baseline plan; when skipped, the candidate is decided
+            against its reference's recorded AUCs.
 
     Returns:
         The decision, its AUCs and gate, the parent's id and rows digest, and on
@@ -141,6 +160,8 @@ def decide_span(
     """
     metrics = read_slice_metrics(evaluation_uri)
     aucs = {m: {s: values["auc"] for s, values in metrics[m].items()} for m in gates.MODELS}
+    if not plan.trained:
+        aucs[gates.BASELINE] = dict(plan.reference.auc) if plan.reference else {}
     embeddings = artifacts.read_embeddings(candidate.uri)
     extends = embeddings.manifest.parent_model_uri
     verdict, digest = None, {}
@@ -154,7 +175,7 @@ def decide_span(
             digest = parent_rows_digest(parent)
             recorded = json_property(candidate, certificate.OLD_ROWS_DIGEST)
             verdict = certificate.verify(embeddings, digest, recorded)
-    decision = verdicts.decide(gate, aucs, verdict)
+    decision = verdicts.decide(gate, aucs, verdict, plan)
     tfma_ok = check_agreement(decision, evaluation_uri)
     movement = None
     if decision.decision == gates.REBASE and extends and parent is not None:
@@ -169,16 +190,25 @@ def decide_span(
         parent_rows_digest=digest,
         rebase_movement=movement,
         tfma_validation_ok=tfma_ok,
+        baseline=plan,
     )
 
 
 def write_blessing(
-    blessing: types.Artifact, model: types.Artifact, served: bool, outcome: Outcome, pipeline: str
+    blessing: types.Artifact,
+    model: types.Artifact | None,
+    served: bool,
+    outcome: Outcome,
+    pipeline: str,
 ) -> None:
-    """Sets a blessing's properties: blessed if `model` is served, and the decision's record."""
+    """Sets a blessing's properties: blessed if `model` is served, and the decision's record.
+
+    `model` is None for the full retrain of a span that skipped it (never served).
+    """
     blessing.set_int_custom_property("blessed", int(served))
-    blessing.set_string_custom_property("current_model", model.uri)
-    blessing.set_int_custom_property("current_model_id", model.id)
+    if model is not None:
+        blessing.set_string_custom_property("current_model", model.uri)
+        blessing.set_int_custom_property("current_model_id", model.id)
     blessing.set_string_custom_property(PIPELINE, pipeline)
     blessing.set_string_custom_property(DECISION, outcome.decision.decision)
     blessing.set_json_value_custom_property(REASONS, list(outcome.decision.reasons))
@@ -187,6 +217,7 @@ def write_blessing(
     blessing.set_int_custom_property(PARENT_MODEL_ID, outcome.parent_id)
     blessing.set_json_value_custom_property(PARENT_ROWS_DIGEST, outcome.parent_rows_digest)
     blessing.set_int_custom_property(TFMA_VALIDATION_OK, int(outcome.tfma_validation_ok))
+    blessing.set_json_value_custom_property(BASELINE_PLAN, outcome.baseline_record)
     if outcome.rebase_movement is not None:
         blessing.set_json_value_custom_property(REBASE_MOVEMENT, outcome.rebase_movement)
 
@@ -195,7 +226,6 @@ def write_blessing(
 def Decision(  # noqa: N802 (TFX component naming)
     evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
     candidate: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    baseline: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
     candidate_blessing: tfx.dsl.components.OutputArtifact[
         tfx.types.standard_artifacts.ModelBlessing
     ],
@@ -204,11 +234,17 @@ def Decision(  # noqa: N802 (TFX component naming)
     ],
     eval_config: tfx.dsl.components.Parameter[str],
     pipeline_name: tfx.dsl.components.Parameter[str],
+    baseline: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
     parent: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
     policy: tfx.dsl.components.Parameter[str] = gates.EXTEND_OR_REBASE,
+    baseline_plan: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
     """Decides extend, rebase or hold, and blesses the model to serve (if any)."""
-    outcome = decide_span(evaluation.uri, candidate, baseline, parent, gate_of(eval_config, policy))
+    plan = (
+        baselines.Plan.from_dict(json.loads(baseline_plan)) if baseline_plan else baselines.ALWAYS
+    )
+    gate = gate_of(eval_config, policy)
+    outcome = decide_span(evaluation.uri, candidate, baseline, parent, gate, plan)
     write_blessing(
         candidate_blessing, candidate, outcome.decision.serves_candidate, outcome, pipeline_name
     )

@@ -9,7 +9,7 @@ Kubeflow) sets both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
@@ -33,11 +33,17 @@ def slicing_spec(slice_name: str) -> tfma.SlicingSpec:
     return tfma.SlicingSpec(feature_values={key: value for key, value in SLICES[slice_name]})
 
 
-def metric_threshold(threshold: gates.Threshold) -> tfma.MetricThreshold:
-    """A gate threshold as TFMA's: a value floor, or a change no lower than -bound."""
-    if threshold.kind == gates.VALUE:
+def metric_threshold(
+    threshold: gates.Threshold, recorded: Mapping[str, float | None] | None = None
+) -> tfma.MetricThreshold:
+    """A gate threshold as TFMA's: a value floor, a change no lower than -bound, or
+    (recorded) a floor at the recorded full retrain's AUC on its slice minus the bound."""
+    if threshold.kind in (gates.VALUE, gates.RECORDED):
+        bound = threshold.bound
+        if threshold.kind == gates.RECORDED:
+            bound = recorded[threshold.slice] - threshold.bound
         return tfma.MetricThreshold(
-            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": threshold.bound})
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": bound})
         )
     return tfma.MetricThreshold(
         change_threshold=tfma.GenericChangeThreshold(
@@ -47,7 +53,12 @@ def metric_threshold(threshold: gates.Threshold) -> tfma.MetricThreshold:
     )
 
 
-def eval_config(label_key: str, gate: gates.Gate, feature_names: Sequence[str]) -> tfma.EvalConfig:
+def eval_config(
+    label_key: str,
+    gate: gates.Gate,
+    feature_names: Sequence[str],
+    recorded: Mapping[str, float | None] | None = None,
+) -> tfma.EvalConfig:
     """The Evaluator's config.
 
     The candidate's `slice_features` signature gives each row's cohort
@@ -59,6 +70,12 @@ def eval_config(label_key: str, gate: gates.Gate, feature_names: Sequence[str]) 
         label_key: the label column.
         gate: the thresholds (the policy is not TFMA's: it travels apart).
         feature_names: the categorical features, each sliced on its own cohort.
+        recorded: None when the span trains its full retrain (the baseline
+            model); else the span skipped it and this holds the last recorded
+            full retrain's AUCs by slice name: the candidate is evaluated alone,
+            against floors at those AUCs minus the tolerance
+            (`gates.thresholds(gate, fresh=False)`; a slice without a recorded
+            AUC gets none).
 
     Returns:
         The EvalConfig.
@@ -69,21 +86,26 @@ def eval_config(label_key: str, gate: gates.Gate, feature_names: Sequence[str]) 
         "prediction_key": PREDICTION_KEY,
         "model_type": tfma.TF_GENERIC,
     }
+    candidate = tfma.ModelSpec(
+        name=CANDIDATE, preprocessing_function_names=[SLICE_SIGNATURE], **common
+    )
+    # TFMA 0.47 stores preprocessing outputs un-keyed when a single model
+    # has any, and the slicer then finds none of them; giving the
+    # baseline its (slice-free) transform signature keeps them keyed.
+    baseline = tfma.ModelSpec(
+        name=BASELINE,
+        is_baseline=True,
+        preprocessing_function_names=[TRANSFORM_SIGNATURE],
+        **common,
+    )
+    fresh = recorded is None
+    checked = [
+        threshold
+        for threshold in gates.thresholds(gate, fresh=fresh)
+        if threshold.kind != gates.RECORDED or recorded.get(threshold.slice) is not None
+    ]
     return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                name=CANDIDATE, preprocessing_function_names=[SLICE_SIGNATURE], **common
-            ),
-            # TFMA 0.47 stores preprocessing outputs un-keyed when a single model
-            # has any, and the slicer then finds none of them; giving the
-            # baseline its (slice-free) transform signature keeps them keyed.
-            tfma.ModelSpec(
-                name=BASELINE,
-                is_baseline=True,
-                preprocessing_function_names=[TRANSFORM_SIGNATURE],
-                **common,
-            ),
-        ],
+        model_specs=[candidate, baseline] if fresh else [candidate],
         slicing_specs=[
             tfma.SlicingSpec(),
             tfma.SlicingSpec(feature_keys=[COHORT_KEY]),
@@ -99,9 +121,9 @@ def eval_config(label_key: str, gate: gates.Gate, feature_names: Sequence[str]) 
                         per_slice_thresholds=[
                             tfma.PerSliceMetricThreshold(
                                 slicing_specs=[slicing_spec(threshold.slice)],
-                                threshold=metric_threshold(threshold),
+                                threshold=metric_threshold(threshold, recorded),
                             )
-                            for threshold in gates.thresholds(gate)
+                            for threshold in checked
                         ],
                     ),
                 ]

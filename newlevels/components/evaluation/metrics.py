@@ -31,11 +31,21 @@ def _by_key(evaluation_uri: str | None) -> dict[str, dict[tuple, dict]]:
     import tensorflow_model_analysis as tfma
 
     found: dict[str, dict[tuple, dict]] = {model: {} for model in MODELS}
-    if evaluation_uri:
-        for model in MODELS:
-            loaded = tfma.load_eval_result(evaluation_uri, model_name=model)
-            found[model] = {tuple(key): values[""][""] for key, values in loaded.slicing_metrics}
+    if not evaluation_uri:
+        return found
+    loaded = tfma.load_eval_result(evaluation_uri)
+    if len(loaded.config.model_specs) == 1:
+        # The candidate alone (a span that skipped its full retrain): TFMA keys
+        # a single model's metrics by no model name.
+        found[CANDIDATE] = _slices(loaded)
+        return found
+    for model in MODELS:
+        found[model] = _slices(tfma.load_eval_result(evaluation_uri, model_name=model))
     return found
+
+
+def _slices(loaded) -> dict[tuple, dict]:
+    return {tuple(key): values[""][""] for key, values in loaded.slicing_metrics}
 
 
 def read_slice_metrics(evaluation_uri: str | None) -> SliceMetrics:

@@ -13,6 +13,7 @@ from newlevels.components.evaluation.metrics import MODELS, SLICES
 from newlevels.components.trainer.executor import NO_PARENT, Properties
 from newlevels.contracts import blessing as gate_record
 from newlevels.contracts import gate as gates
+from newlevels.contracts.baseline import Plan
 from newlevels.pipeline import metadata
 from newlevels.pipeline.errors import ConfigError
 from newlevels.pipeline.pipeline import NodeIds
@@ -88,6 +89,9 @@ class RunRecord:
     decision_reasons: list[str] = dataclasses.field(default_factory=list)
     rebase_movement: dict[str, dict[str, float]] | None = None
     rebased_from: int | None = None
+    #: the run's baseline plan (`contracts.baseline.Plan.to_dict` and `requested`);
+    #: None for a run recorded before the schedule (it trained its full retrain).
+    baseline_plan: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -180,7 +184,16 @@ def run_record(run: metadata.PipelineRun) -> RunRecord:
         decision_reasons=reasons,
         rebase_movement=movement,
         rebased_from=parent_id if movement is not None and parent_id != NO_PARENT else None,
+        baseline_plan=_baseline_plan(metadata.custom_value(gate, gate_record.BASELINE_PLAN)),
     )
+
+
+def _baseline_plan(recorded: Any) -> dict[str, Any] | None:
+    """The recorded baseline plan, its numbers as written (MLMD structs hold floats)."""
+    plain = _plain(recorded)
+    if not plain:
+        return None
+    return {**Plan.from_dict(plain).to_dict(), "requested": bool(plain.get("requested"))}
 
 
 def history(store: mlmd.MetadataStore, pipeline_name: str) -> list[RunRecord]:

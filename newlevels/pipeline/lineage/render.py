@@ -51,6 +51,18 @@ def _pair(record: RunRecord, name: str) -> str:
     return "-" if cand is None and base is None else f"{_auc(cand)}/{_auc(base)}"
 
 
+def _baseline(record: RunRecord) -> str:
+    """`trained`, or the recorded full retrain a skipped span was gated against."""
+    plan = record.baseline_plan
+    if record.baseline is not None or record.decision is None:
+        return "trained" if record.baseline is not None else "-"
+    if plan is None or plan.get("trained", True):
+        return "-"
+    reference = plan.get("reference")
+    used = f"span {reference['span']} (model {reference['model_id']})" if reference else "none"
+    return f"skipped: {used}" + (", asked for one" if plan.get("requested") else "")
+
+
 def table(records: list[RunRecord]) -> str:
     """One row per run: the models, the levels, the AUCs (overall and per cohort), the decision."""
     header = (
@@ -65,6 +77,7 @@ def table(records: list[RunRecord]) -> str:
         "AUC base",
         *(title for title, _ in COHORT_COLUMNS),
         "decision",
+        "baseline",
         "blessed",
         "pushed",
         "old rows moved",
@@ -87,6 +100,7 @@ def table(records: list[RunRecord]) -> str:
                 _auc(r.auc["baseline"]["overall"]),
                 *(_pair(r, name) for _, name in COHORT_COLUMNS),
                 r.decision or "-",
+                _baseline(r),
                 "yes" if r.blessed else "no",
                 (
                     f"yes ({r.pushed_model} {r.baseline.id})"

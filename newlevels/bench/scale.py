@@ -1,0 +1,231 @@
+"""The scale benchmark: a long drift timeline under a baseline schedule, per component.
+
+Generates the drift timeline (`newlevels data drift`: 20 spans of 100k rows, 2
+million rows in all, by default) and runs its spans in order on one workdir
+with `--baseline every:5`, one process per span
+(`component_rss.py`: each component's seconds and peak RSS). Then span N again,
+from the same store as it stood before span N (a copy of the SQLite file: the
+artifacts it names are shared), with `--baseline every`: the same span with its
+full retrain trained, to compare with the run that skipped it. All ratios come
+from this one run, with the machine's load beside each span.
+
+    python -m newlevels.bench.scale --out benchmarks/scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from newlevels.bench import common, movielens_run
+from newlevels.bench.span_cost import checkout_commit
+
+#: the spans whose components are compared.
+SAMPLED = (2, 10, 20)
+#: the components that run on every span: ingest, Transform, the extension, the Evaluator.
+INCREMENTAL_PATH = ("SpanExampleGen", "Transform", "incremental_trainer", "Evaluator")
+#: the done-means bars of issue 15.
+PATH_BAR, RSS_BAR, SKIP_BAR = 1.1, 1.2, 0.3
+
+
+def run_span(root: str, data: str, workdir: str, span: int, baseline: str, tag: str) -> dict:
+    """One process running span `span`: wall, process-tree peak RSS, per-component records.
+
+    Raises:
+        common.BenchError: if the run fails (its log is named).
+    """
+    from newlevels.pipeline.data.drift import RUN_FLAGS
+
+    records = os.path.join(root, f"span-{span}{tag}.json")
+    log = os.path.join(root, f"span-{span}{tag}.log")
+    command = [sys.executable, "-m", "newlevels.bench.component_rss", records, "run"]
+    command += ["--data", data, "--span", str(span), "--workdir", workdir, *RUN_FLAGS]
+    command += ["--baseline", baseline, "--quiet"]
+    load = common.load_average()
+    wall, rss, code = movielens_run.timed_process(command, log)
+    if code:
+        raise common.BenchError(f"span {span} ({baseline}) failed ({code}): see {log}")
+    with open(records, encoding="utf-8") as handle:
+        components = json.load(handle)["components"]
+    with open(os.path.join(workdir, "runs", f"span-{span}", "summary.json")) as handle:
+        summary = json.load(handle)
+    path = {name: components[name] for name in INCREMENTAL_PATH if name in components}
+    return {
+        "span": span,
+        "baseline": baseline,
+        "baseline_trained": summary["baseline"]["trained"],
+        "baseline_reason": summary["baseline"]["reason"],
+        "decision": summary["decision"],
+        "wall_s": round(wall, 1),
+        "pipeline_s": round(sum(c["seconds"] for c in components.values()), 2),
+        "tree_peak_rss_mib": round(rss, 1),
+        "components": components,
+        "incremental_path_s": round(sum(c["seconds"] for c in path.values()), 2),
+        "incremental_path_peak_rss_mib": max(c["peak_rss_mib"] for c in path.values()),
+        "load_before": load,
+        "load_after": common.load_average(),
+    }
+
+
+def ratios(runs: list[dict], trained: dict, first: int, last: int) -> dict[str, float]:
+    """The done-means ratios: the incremental path and its peak RSS, last span over first;
+    the last span skipping its full retrain over training it."""
+    by_span = {run["span"]: run for run in runs}
+    a, b = by_span[first], by_span[last]
+    return {
+        "incremental_path_s": round(b["incremental_path_s"] / a["incremental_path_s"], 3),
+        "incremental_path_peak_rss": round(
+            b["incremental_path_peak_rss_mib"] / a["incremental_path_peak_rss_mib"], 3
+        ),
+        "skipped_over_trained_pipeline_s": round(b["pipeline_s"] / trained["pipeline_s"], 3),
+        "skipped_over_trained_wall_s": round(b["wall_s"] / trained["wall_s"], 3),
+    }
+
+
+def run_timeline(
+    root: str, spans: int, rows: int, baseline: str, progress: Callable[[dict], None]
+) -> dict[str, Any]:
+    """Writes the drift timeline and runs it; then the last span again with its baseline.
+
+    `progress` gets the timeline so far after each span (a long run leaves its
+    results as it goes).
+    """
+    from newlevels.pipeline.data.drift import DriftSettings, write_drift
+
+    data, workdir = os.path.join(root, "data"), os.path.join(root, "work")
+    written = write_drift(data, DriftSettings(spans=spans, rows=rows))
+    forked = os.path.join(root, "work-trained")
+    timeline: dict[str, Any] = {"rows_per_span": written, "runs": [], "trained_last_span": None}
+    for span in range(1, spans + 1):
+        if span == spans:
+            os.makedirs(forked, exist_ok=True)
+            shutil.copy2(os.path.join(workdir, "metadata.sqlite"), forked)
+        timeline["runs"].append(run_span(root, data, workdir, span, baseline, ""))
+        progress(timeline)
+    timeline["trained_last_span"] = run_span(root, data, forked, spans, "every", "-trained")
+    return timeline
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The results page: the command, the machine, the sampled spans, the ratios."""
+    from newlevels.bench.markdown import table, verdict
+
+    timeline = result["timeline"]
+    sampled = [run for run in timeline["runs"] if run["span"] in result["sampled"]]
+    shown = [*sampled, *([timeline["trained_last_span"]] if timeline["trained_last_span"] else [])]
+    names = sorted({name for run in shown for name in run["components"]})
+    lines = [
+        f"# Scale: {result['spans']} drift spans of {result['rows']} rows, --baseline "
+        f"{result['baseline']}",
+        "",
+        f"Command: `{result['command']}` (checkout {result['commit']})",
+        "Machine: "
+        + ", ".join(f"{key} {value}" for key, value in result["machine"].items())
+        + f"; load at start {result['load_start']}, at end {result['load_end']}",
+        "",
+        "One process per span (`newlevels/bench/component_rss.py`); seconds and peak RSS "
+        "(MiB, the process's high-water mark reset at each component's start) per component. "
+        f"The last row runs span {result['spans']} again from the store as it stood before "
+        "it, with `--baseline every`.",
+        "",
+    ]
+    header = ("span", "baseline", "decision", "wall s", "load", *names)
+    rows = [
+        (
+            run["span"],
+            f"{run['baseline']} ({'trained' if run['baseline_trained'] else 'skipped'})",
+            run["decision"],
+            run["wall_s"],
+            run["load_before"][0],
+            *(
+                f"{c['seconds']} s / {c['peak_rss_mib']:.0f}"
+                if (c := run["components"].get(name))
+                else "-"
+                for name in names
+            ),
+        )
+        for run in shown
+    ]
+    lines += table(header, rows)
+    r = result.get("ratios")
+    first, last = result["compared"]
+    lines += (
+        []
+        if r is None
+        else [
+            f"- Incremental path ({', '.join(INCREMENTAL_PATH)}), span {last} / span {first}: "
+            f"**{r['incremental_path_s']}x** (bar <= {PATH_BAR}: "
+            f"{verdict(r['incremental_path_s'] <= PATH_BAR)})",
+            f"- Its peak RSS, span {last} / span {first}: **{r['incremental_path_peak_rss']}x** "
+            f"(bar <= {RSS_BAR}: {verdict(r['incremental_path_peak_rss'] <= RSS_BAR)})",
+            f"- Span {last} skipping its full retrain / training it: "
+            f"**{r['skipped_over_trained_pipeline_s']}x** of component seconds, "
+            f"{r['skipped_over_trained_wall_s']}x of wall (bar <= {SKIP_BAR}: "
+            f"{verdict(r['skipped_over_trained_pipeline_s'] <= SKIP_BAR)})",
+            "",
+        ]
+    )
+    lines += [
+        "Every span: "
+        + ", ".join(
+            f"{run['span']} {run['decision']}{'' if run['baseline_trained'] else '*'} "
+            f"{run['wall_s']} s"
+            for run in timeline["runs"]
+        )
+        + " (* baseline skipped)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m newlevels.bench.scale --out DIR [--spans N] [--rows R] [--baseline S]`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/scale")
+    parser.add_argument("--label", default="scale")
+    parser.add_argument("--spans", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=100_000, help="rows per span")
+    parser.add_argument("--baseline", default="every:5")
+    parser.add_argument("--workdir", default=None, help="keep the runs here (default: temp)")
+    args = parser.parse_args(argv)
+    compared = (SAMPLED[0], args.spans)
+    result: dict[str, Any] = {
+        "command": "python -m newlevels.bench.scale " + " ".join(argv or sys.argv[1:]),
+        "commit": checkout_commit(sys.executable),
+        "machine": common.machine(),
+        "load_start": common.load_average(),
+        "spans": args.spans,
+        "rows": args.rows,
+        "baseline": args.baseline,
+        "sampled": sorted({s for s in (*SAMPLED[:-1], args.spans) if s <= args.spans}),
+        "compared": compared,
+    }
+    out = os.path.abspath(args.out)
+
+    def write(timeline: dict[str, Any]) -> None:
+        result["timeline"] = timeline
+        result["load_end"] = common.load_average()
+        if timeline["trained_last_span"]:
+            result["ratios"] = ratios(timeline["runs"], timeline["trained_last_span"], *compared)
+        plain = json.loads(json.dumps(result))  # int keys as strings, as read back
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f"{args.label}.json"), "w", encoding="utf-8") as handle:
+            json.dump(plain, handle, indent=1)
+        with open(os.path.join(out, f"{args.label}.md"), "w", encoding="utf-8") as handle:
+            handle.write(markdown(plain) + "\n")
+
+    with tempfile.TemporaryDirectory(prefix="newlevels-scale-") as tmp:
+        root = os.path.abspath(args.workdir or tmp)
+        os.makedirs(root, exist_ok=True)
+        write(run_timeline(root, args.spans, args.rows, args.baseline, write))
+    print(f"results: {out}/{args.label}.md")
+
+
+if __name__ == "__main__":
+    main()
