@@ -352,13 +352,14 @@ def test_a_per_run_gate_reaches_both_the_evaluator_and_the_decision(spec, capsys
     evaluator_config = json_format.Parse(evaluator["eval_config"], tfma.EvalConfig())
     assert gate_of(evaluator_config, gates.EXTEND_ONLY) == expected
     assert gate_of(decision["eval_config"], decision["policy"]) == expected
-    # Nothing of the gate is a compile-time constant of the Decision.
+    # Nothing of the gate is a compile-time constant of the Decision (its baseline plan
+    # is: a compiled pipeline trains the full retrain on every span).
     constants = {
         k
         for k, v in spec.root.dag.tasks[NodeIds.DECISION].inputs.parameters.items()
         if not v.component_input_parameter
     }
-    assert constants == {"pipeline_name"}
+    assert constants == {"pipeline_name", "baseline_plan"}
 
 
 def test_compiled_spec_holds_no_local_machine_path(compiled, tmp_path):
