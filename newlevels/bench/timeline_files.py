@@ -81,7 +81,7 @@ def _pair(record: dict[str, Any], model: str, cohort: str, against: str = "full"
     return f"{number(first)} / {number(second)} ({rows})"
 
 
-def _served(record: dict[str, Any]) -> str:
+def served_name(record: dict[str, Any]) -> str:
     served = record["served"]
     return "-" if served is None else f"span {served['span']} {served['model']}"
 
@@ -121,7 +121,7 @@ def served_table(results: dict[str, Any]) -> list[str]:
                 r["span"],
                 r["eval_rows"],
                 r["decision"],
-                _served(r),
+                served_name(r),
                 _pair(r, "served", cohorts.ALL),
                 number(difference(r, "served", cohorts.ALL), signed=True),
                 *(_pair(r, "served", cohort) for _, cohort in features),
@@ -262,7 +262,7 @@ def progress_line(record: dict[str, Any]) -> str:
     """One line per finished span, for the console."""
     gap = difference(record, "served", cohorts.ALL)
     return (
-        f"span {record['span']}: {record['decision']}, serving {_served(record)}; overall AUC "
+        f"span {record['span']}: {record['decision']}, serving {served_name(record)}; overall AUC "
         f"served {number(auc_of(record, 'served', cohorts.ALL))} vs full "
         f"{number(auc_of(record, 'full', cohorts.ALL))} ({number(gap, signed=True)}); "
         f"{record['seconds']['wall']} s wall"
