@@ -89,9 +89,10 @@ def span_lines(results: dict[str, Any]) -> list[str]:
         f"candidate - full, new {item}" if item else "candidate - full, new-level rows",
         "candidate - full, cold",
         "staleness: parent - full, old levels only",
-        "all-unseen p (served) - base rate",
+        "all-unseen p (served) - span base rate / - base rate so far",
         "candidate vs parent on rows it knew: max abs",
     )
+    so_far = results["aggregates"]["unseen_minus_base_rate_so_far"]["per_span"]
     rows = []
     for r in results["spans"]:
         new = cohorts.new_cohort(item) if item else cohorts.NEW_LEVEL
@@ -106,7 +107,10 @@ def span_lines(results: dict[str, Any]) -> list[str]:
                 number(difference(r, "candidate", new), signed=True),
                 number(difference(r, "candidate", cohorts.COLD), signed=True),
                 number(difference(r, "parent", cohorts.OLD_ONLY), signed=True),
-                "-" if unseen is None else number(unseen - r["base_rate"], signed=True),
+                "-"
+                if unseen is None
+                else f"{number(unseen - r['base_rate'], signed=True)} / "
+                f"{number(so_far[str(r['span'])], signed=True)}",
                 "-" if check is None else exact(check["max_abs"]),
             )
         )
