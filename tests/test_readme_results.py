@@ -19,6 +19,8 @@ TIMELINE_BLOCKS = (
     "<!-- results: benchmarks/timeline timelines -->",
     "<!-- results: benchmarks/timeline/movielens-before.json timeline-spans -->",
     "<!-- results: benchmarks/timeline/movielens-after.json timeline-spans -->",
+    "<!-- results: benchmarks/timeline/drift-before.json timeline-spans -->",
+    "<!-- results: benchmarks/timeline/drift-after.json timeline-spans -->",
     "<!-- results: benchmarks/init_sweep_additive.json init-sweep -->",
 )
 
