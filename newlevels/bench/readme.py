@@ -23,15 +23,26 @@ from collections.abc import Callable
 from typing import Any
 
 from newlevels.bench.headlines import headline_lines
-from newlevels.bench.init_sweep_report import summary_lines
 from newlevels.bench.markdown import ResultsError, read_json_folder
 from newlevels.bench.timeline_index import index_lines, span_lines
+
+
+def init_sweep_lines(results: dict[str, Any]) -> list[str]:
+    """The init sweep's summary tables (`init_sweep_report.summary_lines`).
+
+    Imported when called: the sweep's cohorts module reads the yearly spans through the
+    ingest code (TensorFlow, TFX), which rendering the other blocks never needs.
+    """
+    from newlevels.bench.init_sweep_report import summary_lines
+
+    return summary_lines(results)
+
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "headlines": headline_lines,
     "timelines": index_lines,
     "timeline-spans": span_lines,
-    "init-sweep": summary_lines,
+    "init-sweep": init_sweep_lines,
 }
 OPEN = re.compile(r"<!-- results: (?P<file>\S+) (?P<name>[\w-]+) -->\n")
 CLOSE = "<!-- /results -->"
