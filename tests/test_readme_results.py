@@ -15,9 +15,20 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 
 
+TIMELINE_BLOCKS = (
+    "<!-- results: benchmarks/timeline timelines -->",
+    "<!-- results: benchmarks/timeline/movielens-before.json timeline-spans -->",
+    "<!-- results: benchmarks/timeline/movielens-after.json timeline-spans -->",
+    "<!-- results: benchmarks/timeline/drift-before.json timeline-spans -->",
+    "<!-- results: benchmarks/timeline/drift-after.json timeline-spans -->",
+    "<!-- results: benchmarks/init_sweep_additive.json init-sweep -->",
+)
+
+
 def test_every_results_block_of_the_readme_is_what_its_results_file_renders():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "<!-- results: benchmarks/results.json headlines -->" in text
+    assert all(block in text for block in TIMELINE_BLOCKS)
     assert readme.render_blocks(text, str(ROOT)) == text, "run `newlevels bench --render`"
 
 
@@ -33,6 +44,26 @@ def test_a_figure_edited_by_hand_is_put_back_by_the_render(tmp_path):
     edited = text.replace(f"**{b1['ratio']}x**", "**0.1x**", 1)
     assert edited != text
     assert readme.render_blocks(edited, str(ROOT)) == text
+
+
+def test_a_timeline_figure_edited_by_hand_is_put_back_by_the_render():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = json.loads((ROOT / "benchmarks/timeline/movielens-after.json").read_text())
+    index_line = next(
+        line for line in text.splitlines() if line.startswith("| movielens | after | `-` |")
+    )
+    wall = f"| {after['aggregates']['wall_s_total']} |"
+    assert wall in index_line
+    edited = text.replace(index_line, index_line.replace(wall, "| 1.0 |"), 1)
+    assert edited != text
+    assert readme.render_blocks(edited, str(ROOT)) == text
+
+
+def test_a_folder_block_with_no_results_is_named(tmp_path):
+    (tmp_path / "timeline").mkdir()
+    block = "<!-- results: timeline timelines -->\n<!-- /results -->"
+    with pytest.raises(ResultsError, match="no results"):
+        readme.render_blocks(f"# title\n\n{block}\n", str(tmp_path))
 
 
 @pytest.mark.parametrize(

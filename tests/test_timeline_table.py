@@ -110,6 +110,7 @@ def scored(span: int, decision: str, aucs: dict[str, dict[str, float]], **extra)
         "decision": decision,
         "scores": scores,
         "base_rate": 0.4,
+        "training_rows": 10,
         "unseen_probability": {"served": 0.5},
         "old_level_predictions": {
             "candidate": {"rows": 10, "max_abs": 0.0},
@@ -150,6 +151,7 @@ def timeline_records() -> list[dict]:
             },
             unseen_probability={"served": 0.5},
             base_rate=0.25,
+            training_rows=20,
             old_level_predictions={"candidate": {"rows": 10, "max_abs": 0.25}},
         ),
     ]
@@ -170,6 +172,11 @@ def test_aggregates_give_the_done_means_figures():
     assert found["staleness"]["worst"] == pytest.approx(-0.05)
     assert found["staleness"]["worst_span"] == "3"
     assert found["unseen_minus_base_rate"]["worst"] == pytest.approx(0.25)
+    # Against every training row so far (what a full retrain's OOV row is fitted to):
+    # spans 1-2 hold 10 rows at 0.4 each, span 3 20 rows at 0.25: 13 of 40 by span 3.
+    so_far = found["unseen_minus_base_rate_so_far"]
+    assert so_far["per_span"] == pytest.approx({"1": 0.1, "2": 0.1, "3": 0.5 - 13 / 40})
+    assert so_far["worst"] == pytest.approx(0.175) and so_far["worst_span"] == "3"
     assert found["wall_s_total"] == 90.0
 
 

@@ -24,8 +24,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from newlevels.components.ingest import csv_rows
-from newlevels.components.ingest.component import is_eval_row
 from newlevels.pipeline.auc import auc
 from newlevels.transforms.features import DataSpec
 
@@ -47,6 +45,10 @@ def read_span(data_root: str, span: int, spec: DataSpec) -> pd.DataFrame:
 
     The pipeline has checked these files (a run refuses bad rows); here they are only read.
     """
+    # Imported here, as in `span_cohorts`: the ingest modules load TensorFlow and TFX,
+    # which rendering the timelines' tables from their JSON (README blocks) never needs.
+    from newlevels.components.ingest import csv_rows
+
     columns = [spec.id_column, *spec.feature_names, spec.label]
     frames = [
         pd.read_csv(path, dtype=str, keep_default_na=False, usecols=columns)
@@ -81,6 +83,8 @@ def span_cohorts(
     Returns:
         the evaluation rows (in file order) with one boolean mask per cohort.
     """
+    from newlevels.components.ingest.component import is_eval_row
+
     held_out = frame[spec.id_column].map(is_eval_row).to_numpy(bool)
     train, evaluation = frame[~held_out], frame[held_out].reset_index(drop=True)
     masks: dict[str, np.ndarray] = {ALL: np.ones(len(evaluation), bool)}

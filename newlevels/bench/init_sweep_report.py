@@ -45,6 +45,32 @@ def summary_rows(results: dict[str, Any], mode: str) -> list[list[Any]]:
     return rows
 
 
+def modes(results: dict[str, Any]) -> list[str]:
+    """The modes the sweep ran (`rebase`, `chain`), in its order."""
+    return list(next(iter(results["configs"].values()))["modes"])
+
+
+def summary_table(results: dict[str, Any], mode: str) -> list[str]:
+    """One mode's summary: a row per configuration (--init, early stopping, head)."""
+    header = [
+        "configuration",
+        f"spans within {TOLERANCE} overall",
+        *(f"median Δ {c}" for c in COHORTS),
+        "mean epochs",
+        "seconds",
+    ]
+    return table(header, summary_rows(results, mode))
+
+
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    """The README's init sweep block: each mode's summary table under a line naming it."""
+    lines = []
+    for mode in modes(results):
+        lines += [f"Mode `{mode}` (extension - full retrain, medians over spans 2-9):", ""]
+        lines += summary_table(results, mode)
+    return lines
+
+
 def cell(pair: dict[str, float | None]) -> str:
     def text(value: float | None) -> str:
         return "-" if value is None else f"{value:.4f}"
@@ -96,16 +122,9 @@ def render(results: dict[str, Any]) -> str:
             ],
         ),
     ]
-    header = [
-        "configuration",
-        f"spans within {TOLERANCE} overall",
-        *(f"median Δ {c}" for c in COHORTS),
-        "mean epochs",
-        "seconds",
-    ]
-    for mode in ("rebase", "chain"):
-        lines += [f"## Summary, `{mode}`", "", *table(header, summary_rows(results, mode))]
-    for mode in ("rebase", "chain"):
+    for mode in modes(results):
+        lines += [f"## Summary, `{mode}`", "", *summary_table(results, mode)]
+    for mode in modes(results):
         lines += [f"## Per span, `{mode}` (extension / full retrain AUC (rows))", ""]
         for name, config in results["configs"].items():
             lines += [

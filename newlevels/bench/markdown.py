@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import glob
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,3 +23,19 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def read_json_folder(folder: str) -> dict[str, Any]:
+    """{file name: its parsed JSON} for every `*.json` directly in `folder`, by name.
+
+    Raises:
+        ResultsError: if `folder` holds no JSON file.
+    """
+    paths = sorted(glob.glob(os.path.join(folder, "*.json")))
+    if not paths:
+        raise ResultsError(f"{folder}: no results (*.json) in this folder")
+    found = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            found[os.path.basename(path)] = json.load(handle)
+    return found

@@ -7,7 +7,9 @@ A block in a Markdown file is
     <!-- /results -->
 
 where the path is relative to the Markdown file's folder and the name picks a renderer
-in `RENDERERS`. `newlevels bench --render` rewrites every block (and RESULTS.md) from
+in `RENDERERS`. The path may name a folder: the renderer then gets {file name: JSON}
+of every `*.json` in it (the timelines' index compares every committed timeline).
+`newlevels bench --render` rewrites every block (and RESULTS.md) from
 the committed JSON; `tests/test_readme_results.py` fails when a block holds anything
 else, so no figure in a block can drift from its results file.
 """
@@ -21,9 +23,27 @@ from collections.abc import Callable
 from typing import Any
 
 from newlevels.bench.headlines import headline_lines
-from newlevels.bench.markdown import ResultsError
+from newlevels.bench.markdown import ResultsError, read_json_folder
+from newlevels.bench.timeline_index import index_lines, span_lines
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {"headlines": headline_lines}
+
+def init_sweep_lines(results: dict[str, Any]) -> list[str]:
+    """The init sweep's summary tables (`init_sweep_report.summary_lines`).
+
+    Imported when called: the sweep's cohorts module reads the yearly spans through the
+    ingest code (TensorFlow, TFX), which rendering the other blocks never needs.
+    """
+    from newlevels.bench.init_sweep_report import summary_lines
+
+    return summary_lines(results)
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "headlines": headline_lines,
+    "timelines": index_lines,
+    "timeline-spans": span_lines,
+    "init-sweep": init_sweep_lines,
+}
 OPEN = re.compile(r"<!-- results: (?P<file>\S+) (?P<name>[\w-]+) -->\n")
 CLOSE = "<!-- /results -->"
 
@@ -49,9 +69,12 @@ def render_blocks(text: str, root: str) -> str:
         if name not in RENDERERS:
             raise ResultsError(f"results block names {name!r}: choose one of {list(RENDERERS)}")
         try:
-            with open(path, encoding="utf-8") as handle:
-                results = json.load(handle)
-        except OSError as error:
+            if os.path.isdir(path):
+                results = read_json_folder(path)
+            else:
+                with open(path, encoding="utf-8") as handle:
+                    results = json.load(handle)
+        except (OSError, ResultsError) as error:
             raise ResultsError(f"results block {name!r}: {error}") from None
         body = "\n".join(RENDERERS[name](results)).rstrip("\n") + "\n"
         parts += [text[position : match.end()], body]

@@ -81,7 +81,7 @@ def _pair(record: dict[str, Any], model: str, cohort: str, against: str = "full"
     return f"{number(first)} / {number(second)} ({rows})"
 
 
-def _served(record: dict[str, Any]) -> str:
+def served_name(record: dict[str, Any]) -> str:
     served = record["served"]
     return "-" if served is None else f"span {served['span']} {served['model']}"
 
@@ -121,7 +121,7 @@ def served_table(results: dict[str, Any]) -> list[str]:
                 r["span"],
                 r["eval_rows"],
                 r["decision"],
-                _served(r),
+                served_name(r),
                 _pair(r, "served", cohorts.ALL),
                 number(difference(r, "served", cohorts.ALL), signed=True),
                 *(_pair(r, "served", cohort) for _, cohort in features),
@@ -189,6 +189,7 @@ def done_lines(results: dict[str, Any]) -> list[str]:
     frozen = a["extend_old_level_predictions_max_abs"]
     overall, cold = a["served_minus_full"], a["cold"]
     unseen, stale = a["unseen_minus_base_rate"], a["staleness"]
+    so_far = a["unseen_minus_base_rate_so_far"]
     lines = [
         '## The issue\'s "Done means" figures (spans 2 onwards; the all-unseen request on all)',
         "",
@@ -217,7 +218,9 @@ def done_lines(results: dict[str, Any]) -> list[str]:
         "candidate at "
         f"least as good on {cold['candidate_at_least_full']} of {cold['spans_scored']} spans.",
         f"- All-unseen request: served probability - span base rate, worst "
-        f"**{number(unseen['worst'], True)}** (span {unseen['worst_span']}).",
+        f"**{number(unseen['worst'], True)}** (span {unseen['worst_span']}); - the base rate "
+        "of every training row up to the span (a full retrain's OOV row is fitted to it), "
+        f"worst {number(so_far['worst'], True)} (span {so_far['worst_span']}).",
         f"- Staleness (parent - full retrain on old-level rows): worst "
         f"{number(stale['worst'], True)} (span {stale['worst_span']}).",
         f"- Wall time of the whole timeline: {a['wall_s_total']} s.",
@@ -262,7 +265,7 @@ def progress_line(record: dict[str, Any]) -> str:
     """One line per finished span, for the console."""
     gap = difference(record, "served", cohorts.ALL)
     return (
-        f"span {record['span']}: {record['decision']}, serving {_served(record)}; overall AUC "
+        f"span {record['span']}: {record['decision']}, serving {served_name(record)}; overall AUC "
         f"served {number(auc_of(record, 'served', cohorts.ALL))} vs full "
         f"{number(auc_of(record, 'full', cohorts.ALL))} ({number(gap, signed=True)}); "
         f"{record['seconds']['wall']} s wall"
