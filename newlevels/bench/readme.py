@@ -38,8 +38,31 @@ def init_sweep_lines(results: dict[str, Any]) -> list[str]:
     return summary_lines(results)
 
 
+def file_lines(module: str) -> Callable[[dict[str, Any]], list[str]]:
+    """A renderer that shows a benchmark's own Markdown (`<module>.markdown(results)`)
+    without its title line; the module is imported when the block is rendered."""
+
+    def render(results: dict[str, Any]) -> list[str]:
+        import importlib
+
+        lines = importlib.import_module(module).markdown(results).splitlines()
+        return lines[1:] if lines and lines[0].startswith("# ") else lines
+
+    return render
+
+
+def demo_lines(results: dict[str, Any]) -> list[str]:
+    """The demo's captured span-2 table (`demo_capture.demo_lines`)."""
+    from newlevels.bench.demo_capture import demo_lines as lines
+
+    return lines(results)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "headlines": headline_lines,
+    "demo": demo_lines,
+    "scale": file_lines("newlevels.bench.scale"),
+    "evaluator-cost": file_lines("newlevels.bench.evaluator_cost"),
     "timelines": index_lines,
     "timeline-spans": span_lines,
     "init-sweep": init_sweep_lines,
