@@ -7,7 +7,8 @@ Run it in a fresh clone (the README's output is a new user's):
 
 then copy `benchmarks/demo.json` into the repository and `newlevels bench --render`. The
 `demo` renderer shows span 2's table (from its `span 2  strategy` line to its `summary:`
-line) and the capture's date, commit and wall seconds.
+line) and the capture's date, commit and wall seconds; `demo-lineage` shows `newlevels
+lineage` on the demo's workdir.
 """
 
 from __future__ import annotations
@@ -41,16 +42,25 @@ def capture(checkout: str) -> dict[str, Any]:
         text=True,
         check=True,
     )
+    wall = round(time.monotonic() - started, 1)
+    lineage = subprocess.run(
+        [".venv/bin/newlevels", "lineage", "--workdir", workdir],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {
-        "command": "./dev demo (fresh clone, setup included)",
+        "command": "./dev demo (fresh clone, setup included), then newlevels lineage",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit,
         "cores": os.cpu_count(),
         "load_at_end": [round(x, 2) for x in os.getloadavg()],
         "platform": platform.platform(),
-        "wall_seconds": round(time.monotonic() - started, 1),
+        "wall_seconds": wall,
         "workdir": workdir,
         "stdout": done.stdout,
+        "lineage": lineage.stdout,
     }
 
 
@@ -72,6 +82,13 @@ def demo_lines(results: dict[str, Any]) -> list[str]:
         f"{results['cores']} cores, load {results['load_at_end']} at the end; "
         "`benchmarks/demo.json`, `python -m newlevels.bench.demo_capture`.)",
     ]
+
+
+def lineage_lines(results: dict[str, Any]) -> list[str]:
+    """The README block: `newlevels lineage` on the demo's workdir, paths shortened."""
+    short = os.path.dirname(results["workdir"])
+    table = [line.replace(short, "/…") for line in results["lineage"].splitlines()]
+    return ["```", *table, "```"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,9 +58,17 @@ def demo_lines(results: dict[str, Any]) -> list[str]:
     return lines(results)
 
 
+def demo_lineage_lines(results: dict[str, Any]) -> list[str]:
+    """`newlevels lineage` on the demo's workdir (`demo_capture.lineage_lines`)."""
+    from newlevels.bench.demo_capture import lineage_lines
+
+    return lineage_lines(results)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "headlines": headline_lines,
     "demo": demo_lines,
+    "demo-lineage": demo_lineage_lines,
     "scale": file_lines("newlevels.bench.scale"),
     "evaluator-cost": file_lines("newlevels.bench.evaluator_cost"),
     "timelines": index_lines,
