@@ -65,8 +65,16 @@ def demo_lineage_lines(results: dict[str, Any]) -> list[str]:
     return lineage_lines(results)
 
 
+def seed_lines(results: dict[str, Any]) -> list[str]:
+    """The seed post's experiment (`newlevels reproduce-seed`'s JSON)."""
+    from newlevels.cli.commands.reproduce_seed import seed_lines as lines
+
+    return lines(results)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "headlines": headline_lines,
+    "seed": seed_lines,
     "demo": demo_lines,
     "demo-lineage": demo_lineage_lines,
     "scale": file_lines("newlevels.bench.scale"),

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
+from types import SimpleNamespace
 
 NAME = "reproduce-seed"
 HELP = "rerun the seed post's toy experiment with every strategy and write a results table"
@@ -20,12 +21,12 @@ def format_table(results) -> str:
     """The results as a Markdown table, with the initial model's accuracy beside the post's.
 
     Args:
-        results: a `pipeline.seed_experiment.SeedResults`.
+        results: a `pipeline.seed_experiment.SeedResults`, or its JSON read back by
+            `from_json` (the README's block is rendered from the committed JSON).
     """
-    from newlevels.pipeline.seed_experiment import SLICE_NAMES
-
     header = ["method", "rows trained"]
-    for name in SLICE_NAMES:
+    slice_names = tuple(results.methods[0].slices)
+    for name in slice_names:
         header += [f"{name} acc", f"{name} AUC"]
     header += ["old rows max abs change", "seconds"]
     lines = [
@@ -37,7 +38,7 @@ def format_table(results) -> str:
     ]
     for method in results.methods:
         cells = [method.method, str(method.trained_rows)]
-        for name in SLICE_NAMES:
+        for name in slice_names:
             scores = method.slices[name]
             cells += [_number(scores.accuracy), _number(scores.auc)]
         change = method.old_rows_max_abs_change
@@ -52,6 +53,22 @@ def format_table(results) -> str:
         "levels from scratch. The first row's seconds include TensorFlow's start-up.",
     ]
     return "\n".join(lines)
+
+
+def from_json(data: dict):
+    """`SeedResults`' JSON (`write_results`) read back with attribute access, for `format_table`."""
+    methods = [
+        SimpleNamespace(
+            **{**m, "slices": {k: SimpleNamespace(**v) for k, v in m["slices"].items()}}
+        )
+        for m in data["methods"]
+    ]
+    return SimpleNamespace(**{**data, "methods": methods})
+
+
+def seed_lines(data: dict) -> list[str]:
+    """The README block: the seed experiment's table from its committed JSON."""
+    return format_table(from_json(data)).splitlines()
 
 
 def write_results(results, out: str) -> tuple[str, str]:
