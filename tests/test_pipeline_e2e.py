@@ -79,7 +79,17 @@ def mixed_runs(tmp_path_factory) -> Callable[[str], dict]:
     return runs
 
 
-@pytest.fixture(params=INCREMENTAL)
+#: strategies whose two-run pipeline runs only with `-m slow` (default-run budget); their
+#: freezing on mixed rows is also tested without TFX (test_strategies, test_init) and their
+#: export through the real export path (test_export_shapes).
+SLOW_STRATEGIES = ("two_tables", "masked")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(s, marks=pytest.mark.slow) if s in SLOW_STRATEGIES else s for s in INCREMENTAL
+    ]
+)
 def toy_runs(request, mixed_runs) -> dict:
     """Both runs of one strategy."""
     return mixed_runs(request.param)
