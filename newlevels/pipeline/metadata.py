@@ -71,8 +71,11 @@ def connect(where: store.StoreConfig, read_only: bool = False) -> mlmd.MetadataS
 
 CONNECT_ATTEMPTS = 5
 #: MLMD's errors when another connection is creating its tables at the same moment
-#: (MySQL: "a subset of tables ... concurrent connection"; PostgreSQL: a duplicate key).
-_SCHEMA_RACE = re.compile(r"concurrent connection|already exists|duplicate key", re.IGNORECASE)
+#: (MySQL: "a subset of tables ... concurrent connection", or MariaDB's "Deadlock found
+#: when trying to get lock; try restarting transaction"; PostgreSQL: a duplicate key).
+_SCHEMA_RACE = re.compile(
+    r"concurrent connection|already exists|duplicate key|deadlock found", re.IGNORECASE
+)
 #: a glog line: severity, date, time, thread, file:line] message.
 _GLOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ [^]]+\] (.*)$")
 
