@@ -145,9 +145,11 @@ def second(compiled, first) -> dict[str, TaskRun]:
     return run_span(compiled, 2)
 
 
-@pytest.fixture(params=[1, pytest.param(2, marks=pytest.mark.slow)])
+@pytest.fixture(
+    params=[pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+)
 def span_run(request) -> tuple[int, dict[str, TaskRun]]:
-    """Each span's run: span 1 in the default run, span 2 (after span 1) with `-m slow`."""
+    """Each span's run, with `-m slow` (the default run's 30-minute budget): span 1, then span 2."""
     return request.param, request.getfixturevalue("first" if request.param == 1 else "second")
 
 
@@ -241,6 +243,7 @@ def test_the_example_gen_driver_hook_resolves_the_span_each_run_passes(span_run)
     assert split["pattern"] == f"span-{span}/*"
 
 
+@pytest.mark.slow
 def test_the_blessing_reaches_the_pusher_which_pushes_under_the_pipeline_root(compiled, first):
     gate, key = producer(compiled["spec"], NodeIds.PUSHER, "model_blessing")
     [blessing] = first[gate].outputs[key]
@@ -260,6 +263,7 @@ def test_the_blessing_reaches_the_pusher_which_pushes_under_the_pipeline_root(co
     assert metadata(not_pushed)["pushed"] == 0.0
 
 
+@pytest.mark.slow
 def test_compiled_conditions_run_tasks_with_new_levels_and_skip_them_without(compiled, first):
     conditional = {
         name: task
@@ -279,6 +283,7 @@ def test_compiled_conditions_run_tasks_with_new_levels_and_skip_them_without(com
         assert kfp_cel.evaluate(task.trigger_policy.condition, view) is False, name
 
 
+@pytest.mark.slow
 def test_every_blessing_names_its_model_as_the_compiled_model_resolver_looks_it_up(compiled, first):
     """The candidate's blessing and the full retrain's each lead the compiled Model query
     to the model they bless, so a rebased full retrain is found as the next parent too."""
@@ -290,6 +295,7 @@ def test_every_blessing_names_its_model_as_the_compiled_model_resolver_looks_it_
         assert ids(found[key]) == ids(decision.inputs[model_key]), model_key
 
 
+@pytest.mark.slow
 def test_the_compiled_queries_skip_newer_graphs_and_blessings_of_other_pipelines(
     compiled, first, tmp_path
 ):
