@@ -6,7 +6,7 @@ import argparse
 import os
 import shutil
 
-from newlevels.cli.commands import data, options, store_options
+from newlevels.cli.commands import data, options, span_runner, store_options
 
 NAME = "demo"
 HELP = "MovieLens span 1 then span 2, with summaries"
@@ -54,7 +54,7 @@ def check_store_is_fresh(where, pipeline_name: str) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default="demo-work")
     options.add_run_options(parser)
-    options.add_progress_option(parser)
+    span_runner.add_progress_option(parser)
     store_options.add_store_options(parser)
 
 
@@ -67,4 +67,4 @@ def execute(args: argparse.Namespace) -> None:
     print(f"MovieLens written to {data_root}: {written} rows per span", flush=True)
     for span in (1, 2):
         config = options.run_config(args, data_root, span, args.workdir, metadata)
-        options.run_span(config, quiet=args.quiet)
+        span_runner.run_span(config, quiet=args.quiet)

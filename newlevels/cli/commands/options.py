@@ -22,13 +22,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     is written once, where the dataclass (the API's and the CLI's shared
     config) declares it.
     """
+    from newlevels.cli.commands.gate_options import add_gate_options
     from newlevels.cli.commands.store_options import add_pipeline_name
     from newlevels.components.trainer import early_stopping, families, head, init, optimizers
     from newlevels.components.trainer.distribution import FACTORIES
     from newlevels.components.trainer.settings import TrainingOptions
     from newlevels.components.trainer.strategies import DEFAULT as DEFAULT_STRATEGY
     from newlevels.components.trainer.strategies import INCREMENTAL
-    from newlevels.contracts import gate
     from newlevels.pipeline.config import DEFAULT_CATEGORICAL, DEFAULT_ID, DEFAULT_LABEL
 
     options = TrainingOptions()
@@ -170,54 +170,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "and write it with '=' (--beam-arg=--runner=FlinkRunner); it replaces a default "
         "of the same flag",
     )
-    defaults = gate.Gate()
-    parser.add_argument(
-        "--policy",
-        default=defaults.policy,
-        choices=gate.POLICIES,
-        help="what the gate serves when the extension fails it: extend-or-rebase pushes the "
-        "span's full retrain instead (if it reaches --min-auc), extend-only pushes nothing "
-        f"(default: {defaults.policy})",
-    )
-    parser.add_argument(
-        "--promote-baseline-on-reject",
-        dest="policy",
-        action="store_const",
-        const=gate.EXTEND_OR_REBASE,
-        help=f"alias of --policy {gate.EXTEND_OR_REBASE}",
-    )
-    parser.add_argument(
-        "--min-auc",
-        type=float,
-        default=defaults.min_auc,
-        help=f"the value floor: a pushed model's AUC reaches this (default: {defaults.min_auc})",
-    )
-    parser.add_argument(
-        "--tolerance",
-        "--max-auc-drop",
-        dest="tolerance",
-        type=float,
-        default=defaults.tolerance,
-        help="how far the extension's AUC may be below the span's full retrain's, overall "
-        f"and on new-level rows (--max-auc-drop is its old name) (default: {defaults.tolerance})",
-    )
-    parser.add_argument(
-        "--staleness-budget",
-        type=float,
-        default=defaults.staleness_budget,
-        help="how far the extension's AUC on rows with only old levels (its parent's rows) may "
-        f"be below the full retrain's (default: {defaults.staleness_budget})",
-    )
-    from newlevels.contracts import baseline
-
-    parser.add_argument(
-        "--baseline",
-        default=baseline.DEFAULT,
-        help="when the full retrain (the gate's yardstick) runs: every span, every:K (once K "
-        "spans have passed since the last one, and on the run after a hold that asked for one) "
-        "or off; a span without it is gated against the last one's recorded AUCs and can only "
-        f"extend or hold (default: {baseline.DEFAULT})",
-    )
+    add_gate_options(parser)
     parser.add_argument(
         "--fresh-on-mismatch",
         action="store_true",
@@ -285,41 +238,3 @@ def run_config(args: argparse.Namespace, data_root: str, span: int, workdir: str
         metadata=metadata,
         baseline=schedule,
     )
-
-
-def add_progress_option(parser: argparse.ArgumentParser) -> None:
-    """`--quiet`: no progress lines while the pipeline runs (the summary still prints)."""
-    parser.add_argument(
-        "--quiet",
-        action="store_true",
-        help="show no progress while the pipeline runs: one line per component as it starts "
-        "and finishes, live on a terminal, plain lines otherwise (the summary still prints)",
-    )
-
-
-def run_span(config, quiet: bool = False) -> dict:
-    """Runs one span, showing each component's progress, and prints its summary table.
-
-    Args:
-        config: the RunConfig of the span.
-        quiet: show no progress lines.
-
-    Returns:
-        the run's summary.
-    """
-    import sys
-    import time
-
-    from newlevels.cli import progress
-    from newlevels.pipeline.local_runner import run_span as run_locally
-
-    started = time.monotonic()
-    print(
-        f"== span {config.span}: running the pipeline (log: {config.run_dir}/pipeline.log)",
-        flush=True,
-    )
-    with progress.display(progress.choose_mode(quiet, sys.stdout)):
-        summary, path, text = run_locally(config)
-    print(text)
-    print(f"summary: {path}  ({time.monotonic() - started:.0f} s wall)\n", flush=True)
-    return summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from newlevels.cli.commands import options, store_options
+from newlevels.cli.commands import options, span_runner, store_options
 
 NAME = "run"
 HELP = "run the pipeline for one span"
@@ -23,11 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="artifacts, serving dir, summaries and (unless --metadata) the MLMD store",
     )
     options.add_run_options(parser)
-    options.add_progress_option(parser)
+    span_runner.add_progress_option(parser)
     store_options.add_store_options(parser)
 
 
 def execute(args: argparse.Namespace) -> None:
     metadata = store_options.store_from_args(args)
     config = options.run_config(args, args.data, args.span, args.workdir, metadata)
-    options.run_span(config, quiet=args.quiet)
+    span_runner.run_span(config, quiet=args.quiet)
