@@ -128,26 +128,3 @@ def test_the_cholesky_solve_matches_numpy():
     solution, log_det = ridge.cholesky_solve(matrices, vectors)
     np.testing.assert_allclose(solution, np.linalg.solve(matrices, vectors[..., None])[..., 0])
     np.testing.assert_allclose(log_det, np.linalg.slogdet(matrices)[1])
-
-
-def planted_levels(mean: float, levels: int = 300, seed: int = 0) -> tuple[ridge.Levels, int]:
-    """Levels whose coefficients are drawn around `mean`; the first 10 have no rows."""
-    rng = np.random.default_rng(seed)
-    truth = rng.normal(mean, 0.5, levels)
-    counts = rng.integers(1, 20, levels)
-    counts[:10] = 0
-    index = np.repeat(np.arange(levels), counts)
-    offset = rng.normal(0.0, 0.5, len(index))
-    labels = (rng.random(len(index)) < 1 / (1 + np.exp(-(offset + truth[index])))).astype(float)
-    return ridge.Levels(index, np.ones((len(index), 1)), offset, labels, levels), 10
-
-
-def test_the_pooled_prior_mean_recovers_a_planted_mean_and_levels_without_rows_take_it():
-    problem, empty = planted_levels(mean=1.0)
-    fitted = ridge.fit_pooled(problem, np.array([-1.0]), np.array([0.25]))
-    assert abs(fitted.prior_mean[0] - 1.0) < 0.1, fitted.prior_mean
-    np.testing.assert_allclose(fitted.theta[:empty, 0], fitted.prior_mean[0], rtol=0, atol=1e-12)
-    shrunk = ridge.fit_shrunk(problem, np.array([-1.0]), np.array([0.25]), pool_mean=True)
-    assert abs(shrunk[0, 0] - 1.0) < 0.1
-    # without pooling, a level without rows keeps the given mean
-    assert ridge.fit_shrunk(problem, np.array([-1.0]), np.array([0.25]))[0, 0] == -1.0

@@ -41,9 +41,8 @@ from newlevels.components.trainer.levels import FIRST_TOKEN_ROW, OOV_ROW
 RANDOM = "random"
 MEAN = "mean"
 FIT = "fit"
-FIT_POOLED = "fit-pooled"
 #: the `--init` choices.
-INITS = (RANDOM, MEAN, FIT, FIT_POOLED)
+INITS = (RANDOM, MEAN, FIT)
 DEFAULT = FIT
 #: the standard deviation of `random` rows.
 RANDOM_STDDEV = 0.05
@@ -95,8 +94,6 @@ class Problem:
         rows: the run's training rows (after any held-out part is set aside).
         head: the head the new rows are trained under (the parent's, or identity).
         shared: the parent's shared weights by name (e.g. the `mf` global bias).
-        pool_prior_mean: `fit` estimates each feature's prior mean from its new
-            levels' rows (`ridge.fit_pooled`) instead of using the old rows' mean.
     """
 
     tables: Sequence[Table]
@@ -105,7 +102,6 @@ class Problem:
     rows: LabelledRows
     head: Head
     shared: Mapping[str, float]
-    pool_prior_mean: bool = False
 
     def first_new_row(self, feature: str) -> int:
         """The first row of `feature`'s tables that this model adds."""
@@ -200,7 +196,6 @@ def start_rows(method: str, problem: Problem, fitter: Fitter) -> dict[str, np.nd
     if method == MEAN:
         return {name: rows.astype(np.float32) for name, rows in means.items()}
     fitted = means
-    problem = dataclasses.replace(problem, pool_prior_mean=method == FIT_POOLED)
     for _ in range(FIT_ROUNDS):
         start = {
             name: np.concatenate([np.asarray(problem.parent[name], np.float64), rows])

@@ -82,7 +82,6 @@ def fit_new_rows(problem: Problem, start: Mapping[str, np.ndarray]) -> dict[str,
             prior_mean=np.array([mean.sum()]),
             base_var=prior_variance(old_sums[:, None]),
             start=current[table.name][first:].sum(axis=-1, keepdims=True),
-            pool_mean=problem.pool_prior_mean,
         )[:, 0]
         current[table.name][first:] = mean + (sums - mean.sum())[:, None] / table.dim
         parts[f] = contributions({f: current[table.name]}, {f: index[f]}, problem.head)[f]

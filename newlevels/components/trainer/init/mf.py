@@ -84,7 +84,6 @@ def fit_new_rows(
             prior_mean=mean_row(old),
             base_var=prior_variance(old[1:]),
             start=np.concatenate([current[vectors][first:], current[biases][first:]], axis=1),
-            pool_mean=problem.pool_prior_mean,
         )
         current[vectors][first:], current[biases][first:] = theta[:, :dim], theta[:, dim:]
     return {

@@ -28,8 +28,6 @@ TOLERANCE = 1e-6
 LOGIT_CLIP = 30.0
 #: the prior variances `fit_shrunk` may pick: the base variance times 4**power.
 MIN_POWER, MAX_POWER = -2, 4
-#: the most Newton steps of `fit_pooled`'s prior mean (each refits every level).
-MEAN_ROUNDS = 6
 
 
 def sigmoid(logit: np.ndarray) -> np.ndarray:
@@ -92,21 +90,10 @@ def cholesky_solve(matrices: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarra
 
 @dataclasses.dataclass(frozen=True)
 class Fit:
-    """A fit of every level under one prior.
-
-    Attributes:
-        theta: [count, K] every level's coefficients.
-        log_evidence: the Laplace log evidence of all the rows.
-        prior_mean: [K] the prior mean the levels were shrunk toward.
-        pull: [count, K] how far each level's rows pull each coefficient off the
-            prior mean, in [0, 1): the data's curvature over the posterior's
-            (0 for a level without rows).
-    """
+    """Every level's coefficients ([count, K]) and the log evidence of all the rows."""
 
     theta: np.ndarray
     log_evidence: float
-    prior_mean: np.ndarray
-    pull: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,48 +170,9 @@ def fit(
     p = sigmoid(offset + np.einsum("nk,nk->n", x, theta[levels]))
     likelihood = np.sum(labels * np.log(p) + (1 - labels) * np.log1p(-p))
     penalty = 0.5 * np.sum((theta - mean) ** 2 * precision)
-    posterior = curvature(p)
-    log_det = cholesky_solve(posterior, np.zeros_like(theta))[1]
+    log_det = cholesky_solve(curvature(p), np.zeros_like(theta))[1]
     evidence = likelihood - penalty + 0.5 * (count * np.log(precision).sum() - log_det.sum())
-    pull = 1.0 - precision / np.diagonal(posterior, axis1=1, axis2=2)
-    return Fit(theta, float(evidence), mean, pull)
-
-
-def fit_pooled(
-    problem: Levels,
-    prior_mean: np.ndarray,
-    prior_var: np.ndarray,
-    start: np.ndarray | None = None,
-) -> Fit:
-    """`fit` with the prior mean estimated too: the mean the levels' rows make most probable.
-
-    Empirical Bayes for the mean: at the maximum of the (Laplace) evidence the
-    prior mean is the average of the levels' fitted coefficients. Each round
-    takes a Newton step toward that fixed point (each level weighted by how
-    far its rows pull it off the mean) and refits from the shifted
-    coefficients. A level without rows ends at the estimated mean.
-
-    Args:
-        problem: the rows of every level.
-        prior_mean: [K] where the mean's estimate starts (e.g. the old levels' mean).
-        prior_var: [K] the prior's variance per coefficient (positive).
-        start: [count, K] where the first fit's steps start (default: the prior mean).
-
-    Returns:
-        The fit under the estimated mean (`Fit.prior_mean`).
-    """
-    result = fit(problem, prior_mean, prior_var, start)
-    present = np.zeros(problem.count, bool)
-    present[problem.levels] = True
-    for _ in range(MEAN_ROUNDS):
-        pull = result.pull[present].sum(axis=0)
-        if not np.all(pull > 0):
-            break
-        step = (result.theta[present] - result.prior_mean).sum(axis=0) / pull
-        result = fit(problem, result.prior_mean + step, prior_var, result.theta + step)
-        if np.max(np.abs(step)) < TOLERANCE:
-            break
-    return result
+    return Fit(theta, float(evidence))
 
 
 def fit_shrunk(
@@ -232,7 +180,6 @@ def fit_shrunk(
     prior_mean: np.ndarray,
     base_var: np.ndarray,
     start: np.ndarray | None = None,
-    pool_mean: bool = False,
 ) -> np.ndarray:
     """`fit` under the prior variance that makes the rows most probable (empirical Bayes).
 
@@ -240,27 +187,16 @@ def fit_shrunk(
     4**MAX_POWER: starting at 1, it climbs toward the larger log evidence
     until the evidence drops (the evidence is unimodal in the variance in every
     case we have seen, and this fits 3 or 4 variances instead of all 7). Each
-    fit starts from its neighbour's coefficients (and, with `pool_mean`, its
-    neighbour's estimated mean).
-
-    Args:
-        problem: the rows of every level.
-        prior_mean: [K] the prior mean (with `pool_mean`, where its estimate starts).
-        base_var: [K] the variance the powers of 4 scale.
-        start: [count, K] where the first fit's steps start (default: the prior mean).
-        pool_mean: estimate the prior mean from the levels' rows too (`fit_pooled`).
+    fit starts from its neighbour's coefficients.
 
     Returns:
         The chosen fit's coefficients, [count, K].
     """
-    solve = fit_pooled if pool_mean else fit
-    fits = {0: solve(problem, prior_mean, base_var, start)}
+    fits = {0: fit(problem, prior_mean, base_var, start)}
 
     def at(power: int, near: int) -> Fit:
         if power not in fits:
-            fits[power] = solve(
-                problem, fits[near].prior_mean, base_var * 4.0**power, fits[near].theta
-            )
+            fits[power] = fit(problem, prior_mean, base_var * 4.0**power, fits[near].theta)
         return fits[power]
 
     direction = 1 if at(1, 0).log_evidence > fits[0].log_evidence else -1
