@@ -38,6 +38,15 @@ def init_sweep_lines(results: dict[str, Any]) -> list[str]:
     return summary_lines(results)
 
 
+def init_swap_lines(results: dict[str, Any]) -> list[str]:
+    """The swap sweep's medians (`init_sweep_swap.markdown` up to its per-span tables)."""
+    lines = file_lines("newlevels.bench.init_sweep_swap")(results)
+    measured = [line for line in lines if line.startswith("Measured ")]
+    medians = lines[lines.index("## Median over spans 2-9 of AUC minus the full retrain's") :]
+    table = medians[1 : medians.index("## Per span (AUC)")]
+    return [*measured, "", "Median over spans 2-9 of AUC minus the full retrain's:", *table]
+
+
 def file_lines(module: str) -> Callable[[dict[str, Any]], list[str]]:
     """A renderer that shows a benchmark's own Markdown (`<module>.markdown(results)`)
     without its title line; the module is imported when the block is rendered."""
@@ -82,6 +91,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "timelines": index_lines,
     "timeline-spans": span_lines,
     "init-sweep": init_sweep_lines,
+    "init-sweep-swap": init_swap_lines,
 }
 OPEN = re.compile(r"<!-- results: (?P<file>\S+) (?P<name>[\w-]+) -->\n")
 CLOSE = "<!-- /results -->"
