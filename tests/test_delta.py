@@ -80,6 +80,8 @@ def test_a_delta_holds_the_tail_the_new_rows_the_digests_and_the_shared_weights(
         np.testing.assert_array_equal(change.rows, new.weights[len(old.vocabulary) :])
         assert change.parent_digest == table_digest(old.vocabulary, old.table)
         assert change.child_digest == table_digest(new.vocabulary, new.table)
+        # the child fitted its own OOV row, and the delta carries it
+        assert not np.array_equal(new.oov, old.oov) and np.array_equal(change.oov, new.oov)
     bias = delta.shared["global_bias"]
     assert bias.changed  # the child trained it (--unfreeze-shared)
     np.testing.assert_array_equal(bias.child, child.shared["global_bias"])
