@@ -117,7 +117,8 @@ def train(
     rows by `--init` and trains them on the rows holding at least one new level
     (with early stopping, until a held-out part stops improving); a run without
     a parent (the first run, or the full-retrain baseline) trains every row on
-    every training row, then sets its OOV rows to serve an average level.
+    every training row. Either way it then fits its OOV rows to serve an average
+    level at the base rate of the span's training rows (no old level reads them).
 
     Args:
         settings: trainer settings.
