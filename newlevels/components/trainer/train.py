@@ -118,7 +118,8 @@ def train(
     (with early stopping, until a held-out part stops improving); a run without
     a parent (the first run, or the full-retrain baseline) trains every row on
     every training row. Either way it then fits its OOV rows to serve an average
-    level at the base rate of the span's training rows (no old level reads them).
+    level at the base rate of the rows it read (an extension: every training row
+    of the span, held-out rows excluded; no old level looks its OOV rows up).
 
     Args:
         settings: trainer settings.
