@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from newlevels.components.trainer import artifacts, parent
+from newlevels.components.trainer import artifacts, fitting, init, parent
 from newlevels.components.trainer.planning import plan_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.components.trainer.train import TrainedModel, build_model
@@ -34,11 +34,11 @@ def current(*generations: dict[str, list[str]], vanished: int = 0) -> dict[str, 
     }
 
 
-def rows(vocabularies: dict[str, list[str]], count: int = 600, seed: int = 0) -> tf.data.Dataset:
+def rows(vocabularies: dict[str, list[str]], count: int = 600, seed: int = 0):
+    """(features, labels) drawn from the vocabularies."""
     rng = np.random.default_rng(seed)
     features = {name: rng.choice(tokens, count) for name, tokens in vocabularies.items()}
-    labels = rng.integers(0, 2, count).astype(np.float32)
-    return tf.data.Dataset.from_tensor_slices((features, labels)).batch(32)
+    return features, rng.integers(0, 2, count).astype(np.float32)
 
 
 def train_and_export(
@@ -65,7 +65,12 @@ def train_and_export(
     diffs = plan_levels(SPEC, vocabularies, previous)
     tables = None if previous is None else {n: r.table for n, r in previous.features.items()}
     model = build_model(settings, diffs, tables, None if previous is None else previous.shared)
-    model.fit(rows(vocabularies), epochs=2, verbose=0)
+    features, labels = rows(vocabularies)
+    model.fit(tf.data.Dataset.from_tensor_slices((features, labels)).batch(32), epochs=2, verbose=0)
+    # Every model fits its own OOV row after training, a child's too (as `fitting.fit` does).
+    merged = {name: diff.merged for name, diff in diffs.items()}
+    labelled = init.labelled_rows(features, labels, merged)
+    fitting.set_average_oov_rows(model, settings.family, labelled, float(labels.mean()))
     trained = TrainedModel(settings, model, diffs, 600, 600, parent_uri)
     if previous is not None and strategy != "full":
         parent.check_frozen(trained, previous)

@@ -8,6 +8,7 @@ and a `full` child whose old rows moved.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -80,10 +81,24 @@ def test_a_delta_holds_the_tail_the_new_rows_the_digests_and_the_shared_weights(
         np.testing.assert_array_equal(change.rows, new.weights[len(old.vocabulary) :])
         assert change.parent_digest == table_digest(old.vocabulary, old.table)
         assert change.child_digest == table_digest(new.vocabulary, new.table)
+        # the child fitted its own OOV row, and the delta carries it
+        assert not np.array_equal(new.oov, old.oov) and np.array_equal(change.oov, new.oov)
     bias = delta.shared["global_bias"]
     assert bias.changed  # the child trained it (--unfreeze-shared)
     np.testing.assert_array_equal(bias.child, child.shared["global_bias"])
     np.testing.assert_array_equal(bias.parent, parent.shared["global_bias"])
+
+
+def test_a_v1_delta_without_an_oov_row_is_still_read(models, tmp_path):
+    """A delta of the previous release: no `oov.npy`, its child kept the parent's OOV row."""
+    folder = tmp_path / "delta"
+    write_delta(delta_between(models["child"]), str(folder))
+    manifest = json.loads((folder / "delta.json").read_text())
+    (folder / "delta.json").write_text(json.dumps({**manifest, "format": "newlevels-delta-v1"}))
+    for oov in folder.glob("*/oov.npy"):
+        oov.unlink()
+    delta = read_delta(str(folder))
+    assert all(change.oov is None for change in delta.tables.values())
 
 
 def test_an_index_refuses_a_delta_made_for_another_table_and_stays_as_it_was(models):

@@ -25,13 +25,21 @@ PARENT_VOCAB = ("a", "b", "c")
 NEW_TOKENS = ("d", "e")
 
 
-def write_model(root: str, vocabulary, table: np.ndarray, parent_uri: str | None) -> str:
-    """An `embeddings/` folder as the Trainer writes it (one feature, `item`)."""
+def write_model(
+    root: str, vocabulary, table: np.ndarray, parent_uri: str | None, parent_oov=None
+) -> str:
+    """An `embeddings/` folder as the Trainer writes it (one feature, `item`).
+
+    `parent_oov` is the parent's OOV row the manifest records (None: not recorded, as
+    by a release whose children kept their parent's OOV row).
+    """
     old = len(PARENT_VOCAB) if parent_uri else 0
+    recorded = {} if parent_oov is None else {"item": tuple(np.asarray(parent_oov, float))}
     manifest = manifests.manifest(
         ["item"],
         features={"item": manifests.counts(old, len(vocabulary) - old, table.shape[1])},
         parent_model_uri=parent_uri,
+        parent_oov_rows=recorded,
     )
     rows = artifacts.FeatureRows.from_table(tuple(vocabulary), table)
     artifacts.write_embeddings(root, manifest, {"item": rows})
@@ -111,6 +119,51 @@ def test_a_moved_old_row_or_a_forged_digest_breaks_the_certificate(family):
     assert not verdict.ok and "old rows of 'item' in the candidate's files" in verdict.detail
 
 
+@pytest.fixture
+def refitted(tmp_path, family):
+    """The family's child as this release writes it: its own OOV row, the parent's recorded."""
+    parent, child = family
+    table = artifacts.read_embeddings(child).features["item"].table
+    parent_oov = table[0].copy()
+    table[0] = table[0] + np.float32(0.25)  # an extension fits its own OOV row
+    uri = str(tmp_path / "refitted")
+    return parent, write_model(uri, PARENT_VOCAB + NEW_TOKENS, table, parent, parent_oov)
+
+
+def test_a_child_s_own_oov_row_keeps_the_certificate_and_is_pushed(tmp_path, refitted):
+    parent, child = refitted
+    parent_rows = certificate.rows_digests(artifacts.read_embeddings(parent))
+    model = model_artifact(child)
+    recorded = model.get_json_value_custom_property(certificate.OLD_ROWS_DIGEST)
+    assert recorded == parent_rows  # the Trainer's record, under the parent's OOV row
+    assert certificate.verify(artifacts.read_embeddings(child), parent_rows, recorded).ok
+    serving = push(tmp_path, model, blessing_for(gates.EXTEND, parent_rows))
+    assert len(os.listdir(serving)) == 1
+
+
+def test_a_child_s_own_oov_row_does_not_cover_a_moved_old_token_row(tmp_path, refitted):
+    parent, child = refitted
+    parent_rows = certificate.rows_digests(artifacts.read_embeddings(parent))
+    model = model_artifact(child)  # recorded before the row moved: its files are checked
+    tamper_row(child, 2)  # token "c": an old row
+    verdict = certificate.verify(artifacts.read_embeddings(child), parent_rows, None)
+    assert not verdict.ok and "old rows of 'item' in the candidate's files" in verdict.detail
+    with pytest.raises(certificate.FreezeCertificateError, match="refusing to push .*refitted"):
+        push(tmp_path, model, blessing_for(gates.EXTEND, parent_rows))
+    assert not os.path.exists(tmp_path / "serving") or os.listdir(tmp_path / "serving") == []
+
+
+def test_digests_recorded_by_the_previous_release_still_verify(family):
+    """The previous release recorded the child's OOV row (its parent's) with its old rows."""
+    parent, child = family
+    table = artifacts.read_embeddings(child).features["item"].table
+    old_release = {"item": table_digest(PARENT_VOCAB, table[: len(PARENT_VOCAB) + 1])}
+    parent_rows = {"item": table_digest(PARENT_VOCAB, table[: len(PARENT_VOCAB) + 1])}
+    assert parent_rows == certificate.rows_digests(artifacts.read_embeddings(parent))
+    assert artifacts.read_embeddings(child).manifest.parent_oov_rows == {}
+    assert certificate.verify(artifacts.read_embeddings(child), parent_rows, old_release).ok
+
+
 def test_a_moved_new_row_keeps_the_certificate(family):
     parent, child = family
     parent_rows = certificate.rows_digests(artifacts.read_embeddings(parent))
@@ -151,7 +204,7 @@ def test_the_push_guard_refuses_an_extension_whose_old_rows_moved_and_copies_not
     parent, child = family
     parent_rows = certificate.rows_digests(artifacts.read_embeddings(parent))
     model = model_artifact(child)
-    tamper_row(child, 0)  # the OOV row is an old row too
+    tamper_row(child, 0)  # token "a": an old row (weights.npy holds no OOV row)
     with pytest.raises(certificate.FreezeCertificateError, match="refusing to push .*child"):
         push(tmp_path, model, blessing_for(gates.EXTEND, parent_rows))
     assert not os.path.exists(tmp_path / "serving") or os.listdir(tmp_path / "serving") == []

@@ -54,7 +54,8 @@ def test_every_strategy_keeps_old_rows_and_starts_new_rows_where_the_init_says(s
         parent = problem.parent.features[name].table
         first = first_new_row(problem, name)
         # the span's rows mix old and new levels, so old rows do receive gradients
-        assert np.max(np.abs(rows[:first] - parent)) == 0.0, name
+        # (row 0, the OOV row, is refitted after training: tests/test_oov.py)
+        assert np.max(np.abs(rows[1:first] - parent[1:])) == 0.0, name
         assert np.array_equal(fitted.initial_rows[name], expected[name]), name
         moved = np.any(rows[first:] != fitted.initial_rows[name], axis=1)
         assert moved.all(), f"every new row of {name} should have trained"

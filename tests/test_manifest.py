@@ -42,6 +42,7 @@ KEYS = {
     "init",
     "early_stopping",
     "head_adapted",
+    "parent_oov_rows",
     "parent_model_uri",
 }
 

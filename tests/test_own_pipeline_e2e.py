@@ -48,10 +48,13 @@ def workdir(tmp_path_factory) -> str:
 
 
 def max_change_by_token(parent: artifacts.FeatureRows, child: artifacts.FeatureRows) -> float:
-    """max |child - parent| over the OOV row and every parent token's row, matched by token."""
+    """max |child - parent| over every parent token's row, matched by token.
+
+    The OOV row is the child's own (every model fits it after training).
+    """
     index = {token: row for row, token in enumerate(child.vocabulary)}
-    rows = [0] + [1 + index[token] for token in parent.vocabulary]
-    return float(np.max(np.abs(child.table[rows] - parent.table)))
+    rows = [index[token] for token in parent.vocabulary]
+    return float(np.max(np.abs(child.weights[rows] - parent.weights)))
 
 
 def test_span_2_extends_span_1_by_token_with_old_rows_bit_identical(workdir):

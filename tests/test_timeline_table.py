@@ -180,6 +180,43 @@ def test_aggregates_give_the_done_means_figures():
     assert found["wall_s_total"] == 90.0
 
 
+def served_by(span: int, model: str, trained_on: str | None) -> dict:
+    served = {"span": span, "model": model}
+    return served if trained_on is None else {**served, "trained_on": trained_on}
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "derived (older JSON)"])
+def test_the_all_unseen_request_is_measured_against_the_served_model_s_training_rows(recorded):
+    def served(span, model, trained_on):
+        return served_by(span, model, trained_on if recorded else None)
+
+    both = {"all": 0.7}
+    records = [
+        scored(1, "extend", {"served": both}, served=served(1, "candidate", "so_far")),
+        scored(2, "extend", {"served": both}, served=served(2, "candidate", "span"), base_rate=0.7),
+        # a hold serves span 2's extension: its training rows are span 2's
+        scored(3, "hold", {"served": both}, served=served(2, "candidate", "span"), base_rate=0.1),
+        scored(4, "rebase", {"served": both}, served=served(4, "baseline", "so_far")),
+    ]
+    for record, p in zip(records, (0.42, 0.68, 0.74, 0.3), strict=True):
+        record["unseen_probability"] = {"served": p}
+    rates = timeline_report.training_base_rates(records)
+    # spans 1-4: 10 rows each at 0.4, 0.7, 0.1, 0.4: so far 1.6 of 4 by span 4
+    assert rates == pytest.approx({"1": 0.4, "2": 0.7, "3": 0.7, "4": 0.4})
+    gap = timeline_report.aggregates(records, None)[timeline_report.TRAINING_GAP]
+    assert gap["per_span"] == pytest.approx({"1": 0.02, "2": -0.02, "3": 0.04, "4": -0.1})
+    assert (gap["within_bar"], gap["spans_scored"], gap["worst_span"]) == (3, 4, "4")
+
+
+@pytest.mark.parametrize(
+    ("pushed_model", "parent", "rows"),
+    [("candidate", "/m/1", "span"), ("candidate", None, "so_far"), ("baseline", "/m/1", "so_far")],
+)
+def test_a_pushed_model_s_training_rows_follow_what_it_extends(pushed_model, parent, rows):
+    summary = {"pushed_model": pushed_model, "parent_model_uri": parent}
+    assert timeline_report.trained_on(summary) == rows
+
+
 def test_the_files_hold_the_command_the_machine_and_a_row_per_span(tmp_path):
     results = {
         "dataset": "movielens",
@@ -216,7 +253,7 @@ def test_the_files_hold_the_command_the_machine_and_a_row_per_span(tmp_path):
         index = handle.read().splitlines()
     assert [line for line in index if line.startswith("| movielens")] == [
         "| movielens | before | `-` | 2026-11-30 | 1 | 0 | 1 | 1 of 2 | -0.0500 (3) | +0.0000 "
-        "| -0.0050 | +0.2500 (3) | -0.0500 (3) | 90.0 | [2.0, 2.0, 2.0] |"
+        "| -0.0050 | +0.2500 (3) | 0 of 3, +0.2500 (3) | -0.0500 (3) | 90.0 | [2.0, 2.0, 2.0] |"
     ]
     assert not [line for line in index if "drift" in line], "a timeline cut short is left out"
 

@@ -168,7 +168,8 @@ def test_the_trainer_extends_a_model_from_a_users_transform_with_old_rows_frozen
     new = artifacts.read_embeddings(str(tmp_path / "child")).features
     for name, rows in old.items():
         assert new[name].vocabulary[: len(rows.vocabulary)] == rows.vocabulary
-        assert np.max(np.abs(new[name].table[: len(rows.table)] - rows.table)) == 0.0
+        # every old token's row (the OOV row, row 0, is the child's own: tests/test_oov.py)
+        assert np.max(np.abs(new[name].weights[: len(rows.weights)] - rows.weights)) == 0.0
     # Served from raw examples (integer movieId, no rating or age): the child serves
     # rows of old levels with its parent's probabilities, bit for bit.
     old_pairs = [(m, u) for m in MOVIES[1] for u in USERS[1]][::7]

@@ -234,6 +234,7 @@ def run_timeline(plan: TimelinePlan, out: str) -> tuple[str, str]:
         if summary.get("pushed"):
             served = {key: summary[f"pushed_{key}"] for key in ("model", "path")}
             served["span"] = span
+            served["trained_on"] = timeline_report.trained_on(summary)
         record = timeline_report.span_record(summary, rows, served, process)
         record.update(score_span(plan, summary, served and served["path"], rows))
         results["spans"].append(record)

@@ -12,7 +12,13 @@ from typing import Any
 
 from newlevels.bench import cohorts
 from newlevels.bench.markdown import table
-from newlevels.bench.timeline_report import TOLERANCE, aggregates, auc_of, difference
+from newlevels.bench.timeline_report import (
+    TOLERANCE,
+    aggregates,
+    auc_of,
+    difference,
+    training_gap_of,
+)
 
 
 def paths(results: dict[str, Any], out: str) -> tuple[str, str]:
@@ -111,8 +117,10 @@ def served_table(results: dict[str, Any]) -> list[str]:
         "warm",
         "staleness: parent / full, old levels only",
         "all-unseen p / base rate",
+        "all-unseen p - training base rate",
         "s components / wall",
     )
+    gaps = training_gap_of(results)["per_span"]
     rows = []
     for r in results["spans"]:
         unseen = (r["unseen_probability"] or {}).get("served")
@@ -130,6 +138,7 @@ def served_table(results: dict[str, Any]) -> list[str]:
                 _pair(r, "served", cohorts.WARM),
                 _pair(r, "parent", cohorts.OLD_ONLY),
                 f"{number(unseen)} / {number(r['base_rate'])}",
+                number(gaps[str(r["span"])], signed=True),
                 f"{r['seconds']['components']} / {r['seconds']['wall']}",
             )
         )
@@ -190,6 +199,7 @@ def done_lines(results: dict[str, Any]) -> list[str]:
     overall, cold = a["served_minus_full"], a["cold"]
     unseen, stale = a["unseen_minus_base_rate"], a["staleness"]
     so_far = a["unseen_minus_base_rate_so_far"]
+    trained = training_gap_of(results)
     lines = [
         '## The issue\'s "Done means" figures (spans 2 onwards; the all-unseen request on all)',
         "",
@@ -221,6 +231,10 @@ def done_lines(results: dict[str, Any]) -> list[str]:
         f"**{number(unseen['worst'], True)}** (span {unseen['worst_span']}); - the base rate "
         "of every training row up to the span (a full retrain's OOV row is fitted to it), "
         f"worst {number(so_far['worst'], True)} (span {so_far['worst_span']}).",
+        f"- All-unseen request against the served model's training base rate (an "
+        f"extension's span, a first model's or a full retrain's every row so far): "
+        f"within {trained['bar']} on **{trained['within_bar']} of {trained['spans_scored']}** "
+        f"spans; worst **{number(trained['worst'], True)}** (span {trained['worst_span']}).",
         f"- Staleness (parent - full retrain on old-level rows): worst "
         f"{number(stale['worst'], True)} (span {stale['worst_span']}).",
         f"- Wall time of the whole timeline: {a['wall_s_total']} s.",

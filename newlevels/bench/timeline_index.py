@@ -12,13 +12,17 @@ from typing import Any
 from newlevels.bench import cohorts
 from newlevels.bench.markdown import read_json_folder, table
 from newlevels.bench.timeline_files import exact, number, served_name
-from newlevels.bench.timeline_report import TOLERANCE, difference
+from newlevels.bench.timeline_report import TOLERANCE, UNSEEN_BAR, difference, training_gap_of
 
 INDEX_FILE = "INDEX.md"
 
 
 def _worst(figure: dict[str, Any]) -> str:
     return f"{number(figure['worst'], signed=True)} ({figure['worst_span']})"
+
+
+def _trained(figure: dict[str, Any]) -> str:
+    return f"{figure['within_bar']} of {figure['spans_scored']}, {_worst(figure)}"
 
 
 def index_row(results: dict[str, Any]) -> tuple:
@@ -38,6 +42,7 @@ def index_row(results: dict[str, Any]) -> tuple:
         number(new_item.get("candidate_minus_full_median"), signed=True),
         number(a["cold"]["candidate_minus_full_median"], signed=True),
         _worst(a["unseen_minus_base_rate"]),
+        _trained(training_gap_of(results)),
         _worst(a["staleness"]),
         a["wall_s_total"],
         results.get("load_end"),
@@ -68,6 +73,7 @@ def index_lines(timelines: dict[str, dict[str, Any]]) -> list[str]:
         "new item: median candidate - full",
         "cold: median candidate - full",
         "worst all-unseen p - base rate (span)",
+        f"all-unseen p within {UNSEEN_BAR} of training base rate: spans, worst (span)",
         "worst staleness (span)",
         "wall s",
         "load at end",

@@ -16,6 +16,13 @@ from newlevels.bench import cohorts
 TOLERANCE = 0.01
 #: today's keys: which model was pushed -> the decision it amounts to.
 PUSHED_DECISIONS = {"candidate": "extend", "baseline": "rebase"}
+#: the issue's bar: the all-unseen probability within this of the training base rate.
+UNSEEN_BAR = 0.05
+#: which rows a served model trained on (`served["trained_on"]`): its span's training
+#: rows (an extension) or every training row so far (a first model, a full retrain).
+SPAN_ROWS, ROWS_SO_FAR = "span", "so_far"
+#: the aggregate: the served model's all-unseen probability - its training base rate.
+TRAINING_GAP = "unseen_minus_training_base_rate"
 
 
 def decision_of(summary: dict[str, Any]) -> tuple[str, str]:
@@ -30,6 +37,12 @@ def decision_of(summary: dict[str, Any]) -> tuple[str, str]:
     if summary.get("parent_model_uri") is None and summary.get("pushed"):
         return "first", "derived"
     return PUSHED_DECISIONS.get(summary.get("pushed_model") or "", "hold"), "derived"
+
+
+def trained_on(summary: dict[str, Any]) -> str:
+    """Which rows the model a run pushed trained on: an extension its span's, else all so far."""
+    extends = summary.get("pushed_model") == "candidate" and summary.get("parent_model_uri")
+    return SPAN_ROWS if extends else ROWS_SO_FAR
 
 
 def span_record(
@@ -113,7 +126,7 @@ def base_rates_so_far(records: Sequence[dict[str, Any]]) -> dict[str, float | No
     """{span: the base rate of every training row of spans 1 to it} (a full retrain's rows).
 
     A parentless model (the first, a full retrain) fits its OOV row to the base rate of
-    its own training rows; an extension keeps its parent's OOV row bit for bit.
+    its own training rows: every row so far.
     """
     rates, rows, positives = {}, 0, 0.0
     for r in records:
@@ -139,6 +152,48 @@ def _unseen_gaps(
 def _worst_gap(gaps: dict[str, float | None]) -> dict[str, Any]:
     worst, span = _worst(gaps, key=lambda value: -abs(value))
     return {"per_span": gaps, "worst": worst, "worst_span": span}
+
+
+def training_base_rates(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """{span: the base rate of the rows the served model trained on (its OOV rows' target)}.
+
+    An extension trained on its span's rows; a first model or a full retrain on every row
+    so far; after a hold, the model in serving is an earlier span's. A record without
+    `served["trained_on"]` (written before it was recorded) is read by what was pushed:
+    the full retrain, or the first span's model, trained on every row so far.
+    """
+    so_far = base_rates_so_far(records)
+    by_span = {str(r["span"]): r for r in records}
+    first = str(records[0]["span"]) if records else None
+    rates: dict[str, float | None] = {}
+    for r in records:
+        served = r.get("served")
+        if not served:
+            rates[str(r["span"])] = None
+            continue
+        span = str(served["span"])
+        rows = served.get("trained_on") or (
+            ROWS_SO_FAR
+            if served["model"] == "baseline"
+            or span == first
+            or by_span[span]["decision"] == "first"
+            else SPAN_ROWS
+        )
+        rates[str(r["span"])] = so_far[span] if rows == ROWS_SO_FAR else by_span[span]["base_rate"]
+    return rates
+
+
+def training_gap(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The served model's all-unseen probability - its training base rate, on every span."""
+    figure = _worst_gap(_unseen_gaps(records, training_base_rates(records)))
+    gaps = [gap for gap in figure["per_span"].values() if gap is not None]
+    within = sum(1 for gap in gaps if abs(gap) <= UNSEEN_BAR)
+    return {**figure, "bar": UNSEEN_BAR, "within_bar": within, "spans_scored": len(gaps)}
+
+
+def training_gap_of(results: dict[str, Any]) -> dict[str, Any]:
+    """`TRAINING_GAP` of a timeline's results, computed for a file written before the key."""
+    return results["aggregates"].get(TRAINING_GAP) or training_gap(results["spans"])
 
 
 def aggregates(records: Sequence[dict[str, Any]], item_column: str | None) -> dict[str, Any]:
@@ -191,5 +246,6 @@ def aggregates(records: Sequence[dict[str, Any]], item_column: str | None) -> di
         "unseen_minus_base_rate_so_far": _worst_gap(
             _unseen_gaps(records, base_rates_so_far(records))
         ),
+        TRAINING_GAP: training_gap(records),
         "wall_s_total": round(sum(r["seconds"]["wall"] for r in records), 1),
     }

@@ -2,8 +2,12 @@
 
 The Trainer's executor records on every Model, as MLMD custom properties,
 `newlevels_rows_digest` ({table: digest of the whole table}) and, for a model
-that extends a parent, `newlevels_old_rows_digest` ({table: digest of the rows
-it kept from the parent}); `contracts.digest` defines the digest. The decision
+that extends a parent, `newlevels_old_rows_digest` ({table: digest of the
+parent's table as the child holds it: the parent's tokens with the child's rows
+of them, under the parent's OOV row, which the manifest records}); a child fits
+its own OOV row, and no old level looks it up. `contracts.digest` defines the
+digest. The two properties keep their format, so a digest recorded by an
+earlier release (whose children kept the parent's OOV row) verifies as before. The decision
 refuses an extension whose old rows are not its parent's, and the push guard
 checks again, on the files it is about to copy, just before it copies them.
 """
@@ -40,17 +44,23 @@ def rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
 
 
 def old_rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
-    """{table: digest of the OOV row and the parent's tokens' rows}; {} without a parent.
+    """{table: digest of the parent's tokens' rows, as the child holds them}; {} without a parent.
 
     The vocabulary is append-only (`levels.LevelDiff.merged`): a child's first
-    `old_levels` tokens are its parent's, in the parent's order.
+    `old_levels` tokens are its parent's, in the parent's order. They are hashed
+    under the parent's OOV row (`Manifest.parent_oov_rows`; the child's own for a
+    child written before it was recorded), so the digest is the parent's rows
+    digest exactly when every old token's row is the parent's.
     """
     manifest = embeddings.manifest
     if not manifest.parent_model_uri:
         return {}
     return {
         name: old_rows_digest(
-            rows.vocabulary, rows.table, manifest.features[manifest.tables[name]].old_levels
+            rows.vocabulary,
+            rows.table,
+            manifest.features[manifest.tables[name]].old_levels,
+            manifest.parent_oov_rows.get(name),
         )
         for name, rows in sorted(embeddings.features.items())
     }

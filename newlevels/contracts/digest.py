@@ -97,11 +97,31 @@ def table_digest(vocabulary: Sequence[str], table: np.ndarray) -> str:
     return TableDigest(table.shape[0], table.shape[1]).rows(table).tokens(vocabulary).hexdigest()
 
 
-def old_rows_digest(vocabulary: Sequence[str], table: np.ndarray, old_levels: int) -> str:
-    """The digest of a child's OOV row and the rows of its first `old_levels` tokens.
+def old_rows_digest(
+    vocabulary: Sequence[str],
+    table: np.ndarray,
+    old_levels: int,
+    parent_oov: np.ndarray | None = None,
+) -> str:
+    """The digest of the parent's table as a child holds it: its first `old_levels` tokens.
 
-    An append-only vocabulary keeps the parent's tokens first, so these are the rows a
-    child kept from its parent: the freeze certificate compares this digest with the
-    parent's `table_digest`.
+    An append-only vocabulary keeps the parent's tokens first, so the child's rows of
+    them are the rows it must have kept from its parent. A child fits its own OOV row,
+    which no old level looks up: the digest takes the parent's OOV row (`parent_oov`)
+    in its place, so it equals the parent's `table_digest` exactly when every old
+    token and its row are the parent's, bit for bit (the freeze certificate).
+
+    Args:
+        vocabulary: the child's tokens (`vocab.txt`).
+        table: the child's table, its own OOV row first.
+        old_levels: how many of its first tokens are the parent's.
+        parent_oov: the parent's OOV row; None takes the child's own (a model from
+            before OOV rows were refitted kept its parent's).
+
+    Returns:
+        `sha256:<hex>`.
     """
-    return table_digest(vocabulary[:old_levels], np.asarray(table)[: old_levels + 1])
+    rows = np.array(table[: old_levels + 1], dtype=np.float32)
+    if parent_oov is not None:
+        rows[0] = np.asarray(parent_oov, np.float32)
+    return table_digest(vocabulary[:old_levels], rows)

@@ -3,8 +3,8 @@
 The manifest is an on-disk format that other tools read, so its JSON keys never
 change; this record is the one place that writes and reads them. A manifest
 written by an earlier release lacks the keys added since (model families,
-tables, admission, replay, `--init`, early stopping, the head): those read as
-what that release did. Keys this release does not know (written by a later
+tables, admission, replay, `--init`, early stopping, the head, the parent's OOV
+rows): those read as what that release did. Keys this release does not know (written by a later
 one) are ignored, so an older reader still reads a newer manifest.
 
 No TensorFlow here: lineage, the summary and the report may import it.
@@ -78,6 +78,10 @@ class Manifest:
         init: how the new rows started (`--init`).
         early_stopping: what early stopping did (`Convergence.to_manifest`), or None.
         head_adapted: whether a head trained over the parent's rows.
+        parent_oov_rows: per table, the parent's OOV row (float32 values; empty
+            without a parent). A child fits its own OOV row, so the freeze
+            certificate hashes the child's old token rows under this one to get
+            the parent's table digest (`contracts.digest.old_rows_digest`).
     """
 
     role: str
@@ -96,6 +100,7 @@ class Manifest:
     init: str = RANDOM_INIT
     early_stopping: Mapping[str, Any] | None = None
     head_adapted: bool = False
+    parent_oov_rows: Mapping[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Before model families every table was a feature's, named after it.
@@ -144,6 +149,10 @@ class Manifest:
                 AdmissionCounts, fields.get("admission", {}), "admission"
             )
             fields["shared"] = tuple(fields.get("shared", ()))
+            fields["parent_oov_rows"] = {
+                name: tuple(float(v) for v in row)
+                for name, row in fields.get("parent_oov_rows", {}).items()
+            }
             return cls(**fields)
         except KeyError as error:
             raise ManifestError(f"{source}: manifest has no {error.args[0]!r}") from None

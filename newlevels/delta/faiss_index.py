@@ -95,10 +95,16 @@ class TableIndex:
             raise DeltaError(f"index of {self.table!r} does not hold ids 0..n-1 in order")
         return faiss.downcast_index(self.index.index)
 
-    def _digest_with(self, rows: np.ndarray, tail: tuple[str, ...]) -> str:
-        """The digest of the table the index would hold with `rows`/`tail` appended."""
+    def _digest_with(
+        self, rows: np.ndarray, tail: tuple[str, ...], oov: np.ndarray | None = None
+    ) -> str:
+        """The digest of the table the index would hold with `rows`/`tail` appended.
+
+        `oov` replaces the OOV row (a child's own); None keeps the index's.
+        """
         flat, total = self._rows(), self.index.ntotal
-        digest = TableDigest(1 + total + len(rows), self.width).rows(self.oov[np.newaxis, :])
+        oov = self.oov if oov is None else oov
+        digest = TableDigest(1 + total + len(rows), self.width).rows(oov[np.newaxis, :])
         for start in range(0, total, DIGEST_CHUNK):
             digest.rows(flat.reconstruct_n(start, min(DIGEST_CHUNK, total - start)))
         return digest.rows(rows).tokens(self.vocabulary).tokens(tail).hexdigest()
@@ -108,7 +114,7 @@ class TableIndex:
         return self._digest_with(np.zeros((0, self.width), np.float32), ())
 
     def apply(self, delta: Delta) -> int:
-        """Adds a delta's new rows of this index's table; nothing else moves.
+        """Adds a delta's new rows of this index's table and takes its OOV row; no token moves.
 
         Args:
             delta: a delta whose parent table is the one this index holds.
@@ -137,7 +143,7 @@ class TableIndex:
                 f"delta for {self.table!r} adds ids from {change.parent_rows}, {change.width} "
                 f"wide; the index holds {self.index.ntotal} rows, {self.width} wide"
             )
-        if self._digest_with(change.rows, change.tail) != change.child_digest:
+        if self._digest_with(change.rows, change.tail, change.oov) != change.child_digest:
             raise DeltaError(
                 f"delta {delta.parent_model_uri} -> {delta.child_model_uri}: the index's rows "
                 f"plus the delta's are not the child's table {self.table!r} "
@@ -147,6 +153,8 @@ class TableIndex:
         if len(change.tail):
             self.index.add_with_ids(np.ascontiguousarray(change.rows), change.ids)
         self.vocabulary.extend(change.tail)
+        if change.oov is not None:
+            self.oov = np.asarray(change.oov, np.float32)
         self.digest, self.model_uri = change.child_digest, delta.child_model_uri
         return len(change.tail)
 

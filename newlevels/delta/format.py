@@ -1,7 +1,8 @@
 """A delta between a parent model and a child that extends it, and its folder format.
 
 Per table (a feature's vectors; `mf`'s bias tables too), a delta holds the child's
-vocabulary tail (the tokens it appended after the parent's), their rows, and two
+vocabulary tail (the tokens it appended after the parent's), their rows, the
+child's OOV row (every model fits its own; no old level looks it up), and two
 table digests (`newlevels.contracts.digest`): the parent's, which it applies to, and
 the child's, which applying it produces. It also holds every shared weight (`mf`'s
 global bias) with its parent and child value.
@@ -15,6 +16,9 @@ Layout:
                                 parent_rows, new_rows, digests; shared weights
     DIR/<table>/vocab_tail.txt  the tail, escaped as `embeddings/<table>/vocab.txt` is
     DIR/<table>/rows.npy        [new_rows, width] float32, row i = tail token i
+    DIR/<table>/oov.npy         [width] float32, the child's OOV row (format v2)
+
+A v1 delta (no `oov.npy`) is still read: its child kept the parent's OOV row.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ import tensorflow as tf
 
 from newlevels.components.trainer.artifacts import parse_vocabulary, vocabulary_text
 
-FORMAT = "newlevels-delta-v1"
+FORMAT = "newlevels-delta-v2"
+#: formats read: v1 deltas hold no OOV row (their children kept the parent's).
+READABLE = ("newlevels-delta-v1", FORMAT)
 MANIFEST = "delta.json"
 TAIL = "vocab_tail.txt"
 ROWS = "rows.npy"
+OOV = "oov.npy"
 
 
 class DeltaError(ValueError):
@@ -51,6 +58,7 @@ class TableDelta:
         rows: [len(tail), width] float32, their vectors.
         parent_digest: the parent table's digest (what the delta applies to).
         child_digest: the child table's digest (what applying it gives).
+        oov: [width] float32, the child's OOV row; None (a v1 delta) keeps the parent's.
     """
 
     feature: str
@@ -59,6 +67,7 @@ class TableDelta:
     rows: np.ndarray
     parent_digest: str
     child_digest: str
+    oov: np.ndarray | None = None
 
     @property
     def width(self) -> int:
@@ -128,6 +137,9 @@ def write_delta(delta: Delta, folder: str) -> None:
             handle.write(vocabulary_text(table.tail))
         with tf.io.gfile.GFile(os.path.join(table_dir, ROWS), "wb") as handle:
             np.save(handle, np.asarray(table.rows, np.float32), allow_pickle=False)
+        if table.oov is not None:
+            with tf.io.gfile.GFile(os.path.join(table_dir, OOV), "wb") as handle:
+                np.save(handle, np.asarray(table.oov, np.float32), allow_pickle=False)
         tables[name] = {
             "feature": table.feature,
             "width": table.width,
@@ -166,6 +178,12 @@ def _read_table(folder: str, name: str, record: Mapping[str, Any]) -> TableDelta
             f"{table_dir}: {len(tail)} tail tokens and rows {rows.dtype}{rows.shape} do not "
             f"match the {expected[0]} new rows of width {expected[1]} in {MANIFEST}"
         )
+    oov = None
+    if tf.io.gfile.exists(os.path.join(table_dir, OOV)):
+        with tf.io.gfile.GFile(os.path.join(table_dir, OOV), "rb") as handle:
+            oov = np.load(handle, allow_pickle=False)
+        if oov.dtype != np.float32 or oov.shape != expected[1:]:
+            raise ValueError(f"{table_dir}: {OOV} is {oov.dtype}{oov.shape}, not a row")
     return TableDelta(
         feature=record["feature"],
         parent_rows=int(record["parent_rows"]),
@@ -173,6 +191,7 @@ def _read_table(folder: str, name: str, record: Mapping[str, Any]) -> TableDelta
         rows=rows,
         parent_digest=record["parent_digest"],
         child_digest=record["child_digest"],
+        oov=oov,
     )
 
 
@@ -185,8 +204,10 @@ def read_delta(folder: str) -> Delta:
     try:
         with tf.io.gfile.GFile(os.path.join(folder, MANIFEST)) as handle:
             manifest = json.load(handle)
-        if manifest.get("format") != FORMAT:
-            raise ValueError(f"{MANIFEST} is format {manifest.get('format')!r}, not {FORMAT!r}")
+        if manifest.get("format") not in READABLE:
+            raise ValueError(
+                f"{MANIFEST} is format {manifest.get('format')!r}, not one of {READABLE}"
+            )
         return Delta(
             parent_model_uri=manifest["parent_model_uri"],
             child_model_uri=manifest["child_model_uri"],

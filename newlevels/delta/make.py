@@ -2,8 +2,9 @@
 
 A child extends its parent when, in every table, the parent's tokens are the
 first tokens of the child's vocabulary, in the same order, and the parent's
-rows (the OOV row and every token's row) are the child's first rows, bit for
-bit. Anything else (a full retrain, a promoted baseline, a model of other
+tokens' rows are the child's rows of them, bit for bit. The OOV row is not one
+of them: every model fits its own (no old level looks it up), and the delta
+carries the child's. Anything else (a full retrain, a promoted baseline, a model of other
 features or widths) gets no delta: applying one would leave an index serving
 rows the child no longer has.
 """
@@ -37,15 +38,15 @@ def _refuse_moved_rows(
             f"table {name!r}: the parent's token {at} ({parent.vocabulary[at]!r}) is not the "
             "child's, so the child does not extend this parent"
         )
-    old = child.table[: size + 1]
+    old = np.asarray(child.weights[:size], np.float32)
     # Bits, not values: 0.0 and -0.0 (or two NaNs) are different rows to a digest.
-    moved = np.any(old.view(np.uint32) != parent.table.view(np.uint32), axis=1)
+    moved = np.any(old.view(np.uint32) != parent.weights.view(np.uint32), axis=1)
     if moved.any():
-        row = int(np.flatnonzero(moved)[0])  # row 0 is the OOV row, row i + 1 token i
-        where = "the OOV row" if row == 0 else f"the row of token {parent.vocabulary[row - 1]!r}"
+        row = int(np.flatnonzero(moved)[0])  # row i is token i
         raise DeltaError(
-            f"table {name!r}: {where} moved ({int(moved.sum())} old rows differ, max |change| "
-            f"{float(np.max(np.abs(old - parent.table))):.3g}), so the child's old rows are not "
+            f"table {name!r}: the row of token {parent.vocabulary[row]!r} moved "
+            f"({int(moved.sum())} old rows differ, max |change| "
+            f"{float(np.max(np.abs(old - parent.weights))):.3g}), so the child's old rows are not "
             "the parent's (a full retrain or a promoted baseline?); rebuild the index from the "
             "child's table instead"
         )
@@ -91,6 +92,7 @@ def make_delta(
             rows=rows.weights[size:].astype(np.float32),
             parent_digest=table_digest(old.vocabulary, old.table),
             child_digest=table_digest(rows.vocabulary, rows.table),
+            oov=np.asarray(rows.oov, np.float32),
         )
     shared = {
         name: SharedDelta(

@@ -62,6 +62,9 @@ class Rows:
         replayed: rows of `dataset` mixed in by replay (they failed the filter).
         holdout: the held-out rows (kept or replayed ones), in the same form.
         held_out: how many rows `holdout` holds.
+        span_rows: rows read that `held_out` does not mark, filtered or not: the
+            span's training rows (every row read when nothing is held out).
+        span_positives: how many of `span_rows` are labelled 1.
     """
 
     dataset: tf.data.Dataset
@@ -70,6 +73,17 @@ class Rows:
     replayed: int = 0
     holdout: tf.data.Dataset | None = None
     held_out: int = 0
+    span_rows: int = 0
+    span_positives: int = 0
+
+    @property
+    def base_rate(self) -> float:
+        """The share of positive labels in the span's training rows (0.5 without rows).
+
+        An extension trains on the rows holding a new level, but serves the whole
+        span: its OOV rows are fitted to this rate, as a parentless model's are.
+        """
+        return self.span_positives / self.span_rows if self.span_rows else 0.5
 
 
 def parsed_batches(
@@ -188,13 +202,16 @@ def select_rows(
         replays = replayed(row_ids, replay_fraction) & ~kept if replay else tf.zeros_like(kept)
         holds = held_out(row_ids, holdout_fraction) if holdout_fraction > 0 else tf.zeros_like(kept)
         selected = kept | replays
+        # The span's training rows, before the filter: the base rate OOV rows serve.
+        span = ~holds
+        positives = tf.reduce_sum(tf.cast(span & (label > 0), tf.int64))
         features, label = _mask(features, label, selected)
         return (
             features,
             label,
             tf.boolean_mask(kept, selected),
             tf.boolean_mask(holds, selected),
-            count,
+            tf.stack([count, tf.reduce_sum(tf.cast(span, tf.int64)), positives]),
         )
 
     cached = batches.map(select, num_parallel_calls=tf.data.AUTOTUNE).cache()
@@ -202,7 +219,7 @@ def select_rows(
 
     @plain
     def add(counts, batch):
-        _, _, kept, holds, count = batch
+        _, _, kept, holds, totals = batch  # totals: [rows, span rows, span positives]
         training = ~holds
 
         def total(flags: tf.Tensor) -> tf.Tensor:
@@ -212,16 +229,26 @@ def select_rows(
             counts[0] + total(kept & training),
             counts[1] + total(~kept & training),
             counts[2] + total(holds),
-            counts[3] + count,
+            counts[3] + totals[0],
+            counts[4] + totals[1],
+            counts[5] + totals[2],
         )
 
-    kept, replays, holds, read = (int(n) for n in cached.reduce((zero,) * 4, add))
+    totals = (int(n) for n in cached.reduce((zero,) * 6, add))
+    kept, replays, holds, read, span_rows, span_positives = totals
 
     def part(held: bool) -> tf.data.Dataset:
         return cached.map(plain(lambda f, y, _, h, __: _mask(f, y, h if held else ~h))).unbatch()
 
     return Rows(
-        part(False), kept, read, replays, part(True) if holdout_fraction > 0 else None, holds
+        part(False),
+        kept,
+        read,
+        replays,
+        part(True) if holdout_fraction > 0 else None,
+        holds,
+        span_rows,
+        span_positives,
     )
 
 

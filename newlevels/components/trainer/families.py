@@ -130,13 +130,15 @@ class ModelFamily(abc.ABC):
         tables: Mapping[str, np.ndarray],
         rows: init.LabelledRows,
         shared: Mapping[str, np.ndarray],
+        base_rate: float,
     ) -> dict[str, np.ndarray]:
-        """OOV rows serving an average level, for a model without a parent (see `init`).
+        """OOV rows serving an average level, fitted after training (see `init`).
 
         Args:
             tables: per table, the trained rows (OOV row first).
             rows: the training rows.
-            shared: the model's shared weights.
+            shared: the model's shared weights (its head, if any, as trained).
+            base_rate: the probability the all-OOV request gets.
 
         Returns:
             Per table, its OOV row.
@@ -172,9 +174,10 @@ class AdditiveFamily(ModelFamily):
     def fit_head(self, problem) -> head.Head:
         return init_additive.fit_head(problem)
 
-    def average_oov_rows(self, tables, rows, shared) -> dict[str, np.ndarray]:
+    def average_oov_rows(self, tables, rows, shared, base_rate) -> dict[str, np.ndarray]:
         # An additive table is named after its feature.
-        return init_additive.average_oov_rows(tables, rows, self.head_of(tuple(tables), shared))
+        model_head = self.head_of(tuple(tables), shared)
+        return init_additive.average_oov_rows(tables, rows, model_head, base_rate)
 
 
 class MatrixFactorizationFamily(ModelFamily):
@@ -222,10 +225,15 @@ class MatrixFactorizationFamily(ModelFamily):
     def fit_head(self, problem) -> head.Head:
         return init_mf.fit_head(problem, self._sides(), self._global_bias(problem.shared))
 
-    def average_oov_rows(self, tables, rows, shared) -> dict[str, np.ndarray]:
+    def average_oov_rows(self, tables, rows, shared, base_rate) -> dict[str, np.ndarray]:
         features = (self.user_column, self.item_column)
         return init_mf.average_oov_rows(
-            tables, rows, self.head_of(features, shared), self._sides(), self._global_bias(shared)
+            tables,
+            rows,
+            self.head_of(features, shared),
+            self._sides(),
+            self._global_bias(shared),
+            base_rate,
         )
 
     def _sides(self) -> dict[str, tuple[str, str]]:

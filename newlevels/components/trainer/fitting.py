@@ -185,7 +185,7 @@ def fit(
     parent: artifacts.ExportedEmbeddings | None,
     rows: data.Rows,
 ) -> Fitted:
-    """Starts the new rows, fits the model, and gives a model without a parent its OOV rows.
+    """Starts the new rows, fits the model, then fits its OOV rows to serve an average level.
 
     Args:
         settings: trainer settings.
@@ -200,11 +200,11 @@ def fit(
     extends = parent is not None
     adapts = extends and options.adapt == head.HEAD
     labelled = None
-    if rows.kept and (not extends or adapts or options.init != init.RANDOM):
+    if rows.kept:
         vocabularies = {name: diffs[name].merged for name in names}
         labelled = init.labelled_rows(*data.as_arrays(rows.dataset, names), vocabularies)
     starts, head_start = None, None
-    if extends and labelled is not None:
+    if extends and labelled is not None and (adapts or options.init != init.RANDOM):
         problem = start_problem(settings, diffs, parent, labelled)
         if adapts:
             # The head follows the drift of the old levels first; new rows then start
@@ -239,16 +239,28 @@ def fit(
         epochs = convergence.epochs
     else:
         keras_model.fit(batches, epochs=epochs, verbose=0)
-    if not extends:
-        set_average_oov_rows(keras_model, settings.family, labelled)
+    # After training (and the head's fit under `--adapt head`): the OOV rows serve an
+    # average level of the rows trained on, at the span's base rate. An extension
+    # refits them too; no old level's prediction reads them.
+    set_average_oov_rows(keras_model, settings.family, labelled, rows.base_rate)
     return Fitted(keras_model, diffs, initial, convergence, epochs)
 
 
 def set_average_oov_rows(
-    keras_model: model.EmbeddingModel, family: families.ModelFamily, rows: init.LabelledRows
+    keras_model: model.EmbeddingModel,
+    family: families.ModelFamily,
+    rows: init.LabelledRows,
+    base_rate: float,
 ) -> None:
-    """Sets a parentless model's OOV rows so that they serve an average level (see `init`)."""
+    """Sets a model's OOV rows so that they serve an average level (see `init`).
+
+    Args:
+        keras_model: the trained model (a parentless one or an extension).
+        family: the family that built it.
+        rows: the rows it trained on (their lookups weight the average level).
+        base_rate: the probability the all-OOV request gets (`data.Rows.base_rate`).
+    """
     tables = {name: t.full_table().numpy() for name, t in keras_model.embeddings.items()}
-    oov = family.average_oov_rows(tables, rows, keras_model.shared_weights())
+    oov = family.average_oov_rows(tables, rows, keras_model.shared_weights(), base_rate)
     for name, row in oov.items():
         keras_model.embeddings[name].set_oov_row(np.asarray(row, np.float32))

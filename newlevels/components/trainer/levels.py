@@ -5,7 +5,8 @@ runs. Nothing here aligns by index: the previous model's vocabulary keeps its
 row order, and tokens it has never seen are appended after it.
 
 Row layout of every embedding table: row 0 is the dedicated OOV row, row i + 1
-holds vocabulary token i. Appending tokens never moves the OOV row or an old row.
+holds vocabulary token i. Appending tokens never moves an old token's row (the OOV
+row keeps its place; its value is refitted by every model, see `fitting.py`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ class LevelDiff:
 
     @property
     def frozen_rows(self) -> int:
-        """Rows carried over bit-for-bit from the parent: the OOV row and every old token."""
+        """Rows held fixed while training: the OOV row and every old token's row.
+
+        The old tokens' rows are the parent's, bit for bit; the OOV row starts as the
+        parent's and is fitted after training (`fitting.set_average_oov_rows`).
+        """
         return FIRST_TOKEN_ROW + len(self.previous)
 
     @property

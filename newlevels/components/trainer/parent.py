@@ -2,7 +2,7 @@
 
 `parent_mismatch` is shared with the pipeline's preflight, which checks the parent
 the resolver will pick before any component runs; `check_frozen` is the Trainer's
-last word that every old row (and shared weight) survived bit for bit.
+last word that every old token's row (and shared weight) survived bit for bit.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from newlevels.components.trainer import artifacts, head
+from newlevels.components.trainer.levels import FIRST_TOKEN_ROW
 from newlevels.components.trainer.settings import TrainerSettings
 
 if TYPE_CHECKING:
@@ -56,14 +57,17 @@ def movable_shared(settings: TrainerSettings) -> set[str]:
 
 
 def check_frozen(trained: TrainedModel, parent: artifacts.ExportedEmbeddings) -> None:
-    """Asserts that every parent row (and shared weight it may not move) survived bit for bit.
+    """Asserts that every parent token's row (and shared weight it may not move) survived.
+
+    The OOV row (row 0) is left out: every model fits its own after training
+    (`fitting.set_average_oov_rows`), and no old level looks it up.
 
     Raises:
         AssertionError: naming the table or shared weight that moved.
     """
     for name, rows in parent.features.items():
         table = trained.model.embeddings[name].full_table().numpy()
-        if not np.array_equal(table[: rows.table.shape[0]], rows.table):
+        if not np.array_equal(table[FIRST_TOKEN_ROW : rows.table.shape[0]], rows.weights):
             raise AssertionError(f"old rows of {name!r} moved during training")
     movable = movable_shared(trained.settings)
     shared = trained.model.shared_weights()

@@ -105,8 +105,9 @@ def initial_rows(
 
     Returns:
         (frozen, fresh): frozen holds the parent's rows (only the OOV row, zero,
-        when there is no parent, set after training: see `oov.py`); fresh holds
-        the new tokens' starting rows.
+        when there is no parent); the OOV row is fitted after training either
+        way (`fitting.set_average_oov_rows`); fresh holds the new tokens'
+        starting rows.
 
     Raises:
         ValueError: if the parent table or the start has the wrong shape.

@@ -52,6 +52,8 @@ class TrainedModel:
     initial_rows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     #: what early stopping did (None when the run trained a fixed number of epochs).
     convergence: early_stopping.Convergence | None = None
+    #: per table, the parent's OOV row (empty without a parent): the certificate's key.
+    parent_oov_rows: dict[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
 
     def feature_rows(self) -> dict[str, artifacts.FeatureRows]:
         """Every table's rows (vectors and, for `mf`, biases) by table name."""
@@ -99,6 +101,7 @@ class TrainedModel:
             early_stopping=None if self.convergence is None else self.convergence.to_manifest(),
             head_adapted=self.head_adapted,
             parent_model_uri=self.parent_uri,
+            parent_oov_rows=self.parent_oov_rows,
         )
 
 
@@ -114,7 +117,9 @@ def train(
     rows by `--init` and trains them on the rows holding at least one new level
     (with early stopping, until a held-out part stops improving); a run without
     a parent (the first run, or the full-retrain baseline) trains every row on
-    every training row, then sets its OOV rows to serve an average level.
+    every training row. Either way it then fits its OOV rows to serve an average
+    level at the base rate of the rows it read (an extension: every training row
+    of the span, held-out rows excluded; no old level looks its OOV rows up).
 
     Args:
         settings: trainer settings.
@@ -179,4 +184,12 @@ def train(
         rows.replayed,
         fitted.initial_rows,
         fitted.convergence,
+        parent_oov_rows(parent),
     )
+
+
+def parent_oov_rows(parent: artifacts.ExportedEmbeddings | None) -> dict[str, tuple[float, ...]]:
+    """Per table, the parent's OOV row as exact floats (float32 -> float is exact)."""
+    if parent is None:
+        return {}
+    return {name: tuple(rows.oov.astype(float).tolist()) for name, rows in parent.features.items()}

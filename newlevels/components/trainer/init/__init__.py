@@ -77,11 +77,6 @@ class LabelledRows:
         """How many examples look up each of `rows` rows of `feature`'s tables."""
         return np.bincount(self.index[feature], minlength=rows)[:rows]
 
-    @property
-    def base_rate(self) -> float:
-        """The share of positive labels."""
-        return float(np.mean(self.labels)) if len(self.labels) else 0.5
-
 
 @dataclasses.dataclass(frozen=True)
 class Problem:

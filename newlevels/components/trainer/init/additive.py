@@ -109,7 +109,7 @@ def fit_head(problem: Problem) -> Head:
 
 
 def average_oov_rows(
-    tables: Mapping[str, np.ndarray], rows: LabelledRows, head: Head
+    tables: Mapping[str, np.ndarray], rows: LabelledRows, head: Head, base_rate: float
 ) -> dict[str, np.ndarray]:
     """OOV rows that serve an average level: a request of unseen levels gets the base rate.
 
@@ -119,8 +119,9 @@ def average_oov_rows(
 
     Args:
         tables: per feature, the trained table (OOV row first).
-        rows: the training rows (their counts weight the mean, their labels give the base rate).
+        rows: the training rows (their counts weight the mean).
         head: the model's head (identity without one).
+        base_rate: the probability the all-OOV request gets (`data.Rows.base_rate`).
 
     Returns:
         Per feature, the OOV row (float64).
@@ -132,7 +133,7 @@ def average_oov_rows(
         oov[f] = np.average(table[1:], axis=0, weights=weights if weights.sum() else None)
     logit = head.bias + sum(head.scales[f] * row.sum() for f, row in oov.items())
     movable = [f for f in oov if abs(head.scales[f]) > MIN_SCALE]
-    gap = logit_from_probability(rows.base_rate) - logit
+    gap = logit_from_probability(base_rate) - logit
     for f in movable:
         oov[f] = oov[f] + gap / (len(movable) * len(oov[f]) * head.scales[f])
     return oov

@@ -126,6 +126,7 @@ def average_oov_rows(
     head: Head,
     sides: Sides,
     global_bias: float,
+    base_rate: float,
 ) -> dict[str, np.ndarray]:
     """OOV rows that serve an average level: a request of unseen levels gets the base rate.
 
@@ -135,10 +136,11 @@ def average_oov_rows(
 
     Args:
         tables: per table name, the trained table (OOV row first).
-        rows: the training rows (counts and base rate).
+        rows: the training rows (their counts weight the mean).
         head: the model's head (identity without one).
         sides: per feature, its vector and bias tables.
         global_bias: the model's global bias.
+        base_rate: the probability the all-OOV request gets (`data.Rows.base_rate`).
 
     Returns:
         Per table, the OOV row (float64).
@@ -158,7 +160,7 @@ def average_oov_rows(
         + global_bias
         + head.bias
     )
-    gap = logit_from_probability(rows.base_rate) - logit
+    gap = logit_from_probability(base_rate) - logit
     movable = [(s, b) for s, (_, b) in sides.items() if abs(head.scales[s]) > MIN_SCALE]
     for side, bias in movable:
         oov[bias] = oov[bias] + gap / (len(movable) * head.scales[side])

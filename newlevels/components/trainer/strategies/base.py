@@ -104,8 +104,9 @@ class EmbeddingTable(keras.layers.Layer):
     def set_oov_row(self, values: np.ndarray) -> None:
         """Writes the OOV row (row 0) of every variable that holds it.
 
-        Only for a model without a parent, whose OOV row is set after training
-        (`oov.py`); a child's OOV row is one of its parent's rows, never written.
+        Only after training, when every model's OOV row is fitted to serve an
+        average level (`fitting.set_average_oov_rows`), a child's too: no old
+        level looks it up, and the old tokens' rows are never written.
         """
 
     def check_optimizer(self, optimizer: keras.optimizers.Optimizer) -> None:
