@@ -80,6 +80,7 @@ def tft_output(tmp_path_factory):
     return write_transform_graph(spec, rows, str(root / "graph"), str(root / "tmp"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["additive", "mf"])
 def test_the_served_model_folds_the_head_and_predicts_as_the_trained_model(
     family, tft_output, tmp_path

@@ -28,7 +28,7 @@ from newlevels.pipeline.data.toy import write_mixed_toy
 from newlevels.pipeline.pipeline import NodeIds
 from tests import pipeline_checks as checks
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 COLUMNS = ["--categorical", "level,group", "--label", "label", "--id", "id", "--quiet"]
 STRICT = ["--baseline", "every:2", "--tolerance", "-0.5"]
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from newlevels.bench.suite import run_suite
 
 
+@pytest.mark.slow
 def test_bench_smoke_size_writes_positive_figures_for_every_strategy(tmp_path) -> None:
     markdown, raw = run_suite("smoke", str(tmp_path))
 

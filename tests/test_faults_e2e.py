@@ -26,7 +26,7 @@ from tests.pipeline_checks import snapshot
 COLUMNS = ["--categorical", "level,group", "--label", "label", "--id", "id"]
 SECRET = "newlevels-test-secret-5b9d0c"
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def run(data, workdir, span, *extra) -> tuple[int, dict | None]:

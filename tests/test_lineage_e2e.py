@@ -48,6 +48,7 @@ def lineage_json(capsys, workdir: str, *extra: str):
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_a_rejected_candidate_is_never_a_parent(rejected_history):
     _, (first, second, third) = rejected_history
     assert first["pushed"] and not second["blessed"] and not second["pushed"]
@@ -56,6 +57,7 @@ def test_a_rejected_candidate_is_never_a_parent(rejected_history):
     assert third["features"]["level"] == {"old_levels": 60, "new_levels": 40, "vocab_size": 100}
 
 
+@pytest.mark.slow
 def test_incremental_epochs_apply_only_to_a_run_that_extends_a_parent(rejected_history):
     _, (first, second, third) = rejected_history
     # span 1 has no parent: it trains as the full model does (--epochs, default 2).
@@ -64,6 +66,7 @@ def test_incremental_epochs_apply_only_to_a_run_that_extends_a_parent(rejected_h
     assert artifacts.read_embeddings(third["baseline_model_uri"]).manifest.epochs == 2
 
 
+@pytest.mark.slow
 def test_lineage_fields_match_mlmd(rejected_history, capsys):
     workdir, summaries = rejected_history
     rows = lineage_json(capsys, workdir, "--format", "json")
@@ -102,6 +105,7 @@ def test_lineage_fields_match_mlmd(rejected_history, capsys):
                 assert row["auc"][model_name][slice_name] == values["auc"]
 
 
+@pytest.mark.slow
 def test_the_parent_is_the_base_model_input_event_of_the_trainer(rejected_history):
     workdir, (first, _, third) = rejected_history
     store = metadata.open_store(f"{workdir}/metadata.sqlite")
@@ -116,6 +120,7 @@ def test_the_parent_is_the_base_model_input_event_of_the_trainer(rejected_histor
     assert parent.uri == first["model_uri"] == third["parent_model_uri"]
 
 
+@pytest.mark.slow
 def test_model_ancestry_walks_back_to_the_first_full_model(rejected_history, capsys):
     workdir, (first, _, third) = rejected_history
     rows = lineage_json(capsys, workdir, "--format", "json")
@@ -128,6 +133,7 @@ def test_model_ancestry_walks_back_to_the_first_full_model(rejected_history, cap
     assert all(step["transform_graph"] and step["schema"] for step in chain)
 
 
+@pytest.mark.slow
 def test_graphs_draw_the_extends_edge(rejected_history, capsys):
     workdir, _ = rejected_history
     rows = lineage_json(capsys, workdir, "--format", "json")
@@ -143,6 +149,7 @@ def test_graphs_draw_the_extends_edge(rejected_history, capsys):
     assert table[-1] == f"next run of newlevels extends model {child} (the last it pushed)"
 
 
+@pytest.mark.slow
 def test_the_table_shows_the_decision_and_each_cohorts_aucs_for_the_last_n_runs(
     rejected_history, capsys
 ):
@@ -170,6 +177,7 @@ def test_the_table_shows_the_decision_and_each_cohorts_aucs_for_the_last_n_runs(
     assert "--last: give a whole number of runs, at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_rebase_serves_the_full_retrain_records_how_far_old_rows_moved_and_is_the_next_parent(
     tmp_path, capsys
 ):
@@ -218,6 +226,7 @@ def test_lineage_refuses_a_file_that_is_not_an_mlmd_store(tmp_path, capsys):
     assert "no MLMD store at" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_full_retrain_reads_spans_1_to_n_and_lineage_says_so(rejected_history, capsys):
     """Each run ingests one span; the full retrain adds every row of the earlier spans."""
     workdir, (_, _, third) = rejected_history

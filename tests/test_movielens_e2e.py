@@ -18,7 +18,7 @@ SPEC = DataSpec.build(["userId", "movieId"], "liked", "id")
 @pytest.fixture(
     scope="module",
     params=[
-        pytest.param("split", marks=pytest.mark.e2e),
+        pytest.param("split", marks=[pytest.mark.e2e, pytest.mark.slow]),
         pytest.param("constrained", marks=pytest.mark.slow),
     ],
 )

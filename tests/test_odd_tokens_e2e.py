@@ -30,6 +30,7 @@ def test_a_dangling_escape_is_refused():
         artifacts.unescape_token("oops\\")
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.reliability("tokens with a comma")
 def test_odd_tokens_get_their_own_rows_and_serve_from_them(tmp_path):

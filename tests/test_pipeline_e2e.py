@@ -82,7 +82,7 @@ def mixed_runs(tmp_path_factory) -> Callable[[str], dict]:
 #: strategies whose two-run pipeline runs only with `-m slow` (default-run budget); their
 #: freezing on mixed rows is also tested without TFX (test_strategies, test_init) and their
 #: export through the real export path (test_export_shapes).
-SLOW_STRATEGIES = ("two_tables", "masked")
+SLOW_STRATEGIES = ("constrained", "two_tables", "masked")
 
 
 @pytest.fixture(
@@ -342,6 +342,7 @@ def test_the_decision_refuses_an_extension_whose_old_row_was_tampered_with(split
     )
 
 
+@pytest.mark.slow
 def test_a_candidate_below_the_value_floor_is_held_and_nothing_is_pushed(held_run):
     summary = held_run["summary"]
     assert summary["decision"] == gates.HOLD and not summary["pushed"]
@@ -386,6 +387,7 @@ def test_progress_is_plain_lines_when_stdout_is_not_a_terminal(split_runs):
     assert "\x1b[" not in split_runs["outputs"][1], "no terminal control codes in plain output"
 
 
+@pytest.mark.slow
 def test_quiet_shows_no_progress_but_still_the_summary(held_run):
     lines = held_run["output"].splitlines()
     assert not [line for line in lines if line.split()[:1] in (["started"], ["done"])]

@@ -23,7 +23,7 @@ COLUMNS = ["--categorical", "level", "--label", "label", "--id", "id"]
 #: the live display's marks (newlevels.cli.progress.MARKS) and spinner frames (braille).
 LIVE_LINE = re.compile(r"^(?P<mark>[✓✗⠀-⣿]) (?P<node>\S+) +(?P<seconds>\d+\.\d) s$")
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def run_in_terminal(command: list[str], env: dict[str, str]) -> tuple[int, str]:

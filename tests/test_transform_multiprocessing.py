@@ -30,7 +30,7 @@ from newlevels.pipeline.pipeline import dotted_name
 from newlevels.transforms.features import DataSpec
 from newlevels.transforms.preprocessing import preprocessing_fn
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SPEC = DataSpec.build(["item", "user"], "label", "id")
 MULTI_PROCESSING = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")

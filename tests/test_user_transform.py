@@ -150,6 +150,7 @@ def spans(tmp_path_factory) -> dict[int, tuple[list[str], tft.TFTransformOutput]
     return {span: run_user_transform(str(root / f"span-{span}"), span) for span in (1, 2)}
 
 
+@pytest.mark.slow
 def test_the_trainer_extends_a_model_from_a_users_transform_with_old_rows_frozen(spans, tmp_path):
     output = spans[1][1]
     assert {"age_z", vocabularies.LABEL_KEY} <= set(output.transformed_feature_spec())
@@ -178,6 +179,7 @@ def test_the_trainer_extends_a_model_from_a_users_transform_with_old_rows_frozen
     )
 
 
+@pytest.mark.slow
 def test_replay_is_refused_on_a_transform_without_the_row_id(spans, tmp_path):
     patterns, output = spans[1]
     replay = settings(model="additive", unfreeze_shared=True, replay_fraction=0.5)
