@@ -4,7 +4,9 @@ The gate's thresholds (`contracts.gate.thresholds`) become TFMA per-slice
 thresholds on the AUC, so TFMA's validation result states each of them; the
 decision component reads the same gate back from the same EvalConfig
 (`gate_of`), so one per-run value (the `eval_config` runtime parameter on
-Kubeflow) sets both.
+Kubeflow) sets both. The metrics (AUC, accuracy, row count per model) are one
+TFMA custom metric, `one_pass.GateMetrics`: the stock metrics' values at a
+fraction of their cost per row.
 """
 
 from __future__ import annotations
