@@ -3,8 +3,8 @@
 Takes a workdir whose last run evaluated (e.g. MovieLens span 2 after span 1)
 and runs TFX's Evaluator executor again on that run's inputs, read from MLMD
 (the span's Examples, candidate, full retrain and schema), once per variant and
-size per repeat, the variants alternating within each repeat so that a change of
-load falls on each alike:
+size per repeat, the variants alternating within each repeat (every other repeat
+in reverse, after one untimed run) so that a change of load falls on each alike:
 
 - `before: both models`: the EvalConfig the run recorded (a workdir run by an
   earlier checkout holds that checkout's config);
@@ -89,20 +89,25 @@ def measure(workdir: str, scratch: str, repeats: int, copies: int) -> dict[str, 
     seconds = {name: {size: [] for size in sizes} for name in configs}
     aucs: dict[str, dict] = {}
     decisions: dict[str, set] = {BEFORE: set(), AFTER: set()}
+    # One untimed run first: the process's one-time costs (lazy imports, TF's
+    # kernels) would otherwise fall on whichever variant runs first.
+    run_evaluator(found["inputs"], found["properties"], configs[AFTER][0], scratch + "/warm-up")
+    runs = [(size, name) for size in sizes for name in configs]
     for repeat in range(repeats):
-        for size, rows_artifact in sizes.items():
-            for name, (config, inputs) in configs.items():
-                out = os.path.join(scratch, f"{list(configs).index(name)}-{size}-{repeat}")
-                inputs = {**inputs, "examples": [rows_artifact]}
-                took = run_evaluator(inputs, found["properties"], config, out)
-                seconds[name][size].append(round(took, 2))
-                if size != 1:
-                    continue
-                metrics = read_slice_metrics(out)[CANDIDATE]
-                aucs[name] = {slice_name: v["auc"] for slice_name, v in metrics.items()}
-                rows = metrics["overall"]["examples"]
-                if name in decisions:
-                    decisions[name].add(decide(found, out))
+        # Every other repeat in reverse, so that a drift of the load falls on each alike.
+        for size, name in runs if repeat % 2 == 0 else runs[::-1]:
+            config, inputs = configs[name]
+            out = os.path.join(scratch, f"{list(configs).index(name)}-{size}-{repeat}")
+            inputs = {**inputs, "examples": [sizes[size]]}
+            took = run_evaluator(inputs, found["properties"], config, out)
+            seconds[name][size].append(round(took, 2))
+            if size != 1:
+                continue
+            metrics = read_slice_metrics(out)[CANDIDATE]
+            aucs[name] = {slice_name: v["auc"] for slice_name, v in metrics.items()}
+            rows = metrics["overall"]["examples"]
+            if name in decisions:
+                decisions[name].add(decide(found, out))
     if len({json.dumps(a, sort_keys=True) for a in aucs.values()}) != 1:
         raise common.BenchError(f"the candidate's AUCs differ: {aucs}")
     medians = {n: {size: common.median(t) for size, t in by.items()} for n, by in seconds.items()}
@@ -156,7 +161,8 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             f"TFX's Evaluator executor on the last run's inputs ({result['eval_rows']} "
             f"evaluation rows, and the same rows {copies} times over), the variants "
-            f"alternating: `{BEFORE}` under the EvalConfig the run recorded, `{AFTER}` under "
+            "alternating (after one untimed run; every other repeat in reverse order): "
+            f"`{BEFORE}` under the EvalConfig the run recorded, `{AFTER}` under "
             f"this checkout's, `{ALONE}` as a span that skips its full retrain runs it. "
             "Per run: the median seconds on the span's rows over its rows; marginal: the "
             f"slope between the two sizes. The candidate's sliced AUCs are the same in all.",
