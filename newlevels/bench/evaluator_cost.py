@@ -125,12 +125,24 @@ def measure(workdir: str, scratch: str, repeats: int, copies: int) -> dict[str, 
     }
 
 
-def ratios(result: dict[str, Any]) -> dict[str, float]:
-    """After over before, per run and per marginal row."""
+def per_run_at_copies(result: dict[str, Any]) -> dict[str, float]:
+    """{variant: ms per row of a run on the rows `copies` times over} (fixed costs thinner)."""
+    copies, rows = result["copies"], result["eval_rows"]
     return {
+        name: round(1000 * common.median(by[str(copies)]) / (copies * rows), 3)
+        for name, by in result["seconds"].items()
+    }
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float]:
+    """After over before: per run, per run on the larger rows, and per marginal row."""
+    found = {
         key: round(result[key][AFTER] / result[key][BEFORE], 3)
         for key in ("ms_per_row", "marginal_ms_per_row")
     }
+    larger = per_run_at_copies(result)
+    found["ms_per_row_copies"] = round(larger[AFTER] / larger[BEFORE], 3)
+    return found
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -138,12 +150,14 @@ def markdown(result: dict[str, Any]) -> str:
     from newlevels.bench.markdown import table
 
     copies = result["copies"]
+    larger = per_run_at_copies(result)
     rows = [
         (
             name,
             by["1"],
             by[str(copies)],
             result["ms_per_row"][name],
+            larger[name],
             result["marginal_ms_per_row"][name],
         )
         for name, by in result["seconds"].items()
@@ -173,11 +187,13 @@ def markdown(result: dict[str, Any]) -> str:
                     "seconds (span's rows)",
                     f"seconds ({copies}x rows)",
                     "ms per row (per run)",
+                    f"ms per row (per run, {copies}x rows)",
                     "ms per row (marginal)",
                 ),
                 rows,
             ),
             f"After / before: **{ratio['ms_per_row']}x** per run, "
+            f"**{ratio['ms_per_row_copies']}x** per run on {copies}x rows, "
             f"**{ratio['marginal_ms_per_row']}x** marginal; decision before: "
             f"{', '.join(decisions[BEFORE])}, after: {', '.join(decisions[AFTER])}.",
         ]
