@@ -11,7 +11,12 @@ from google.protobuf import json_format
 from tensorflow_model_analysis.proto import validation_result_pb2
 
 from newlevels.components.evaluation import decision as deciding
-from newlevels.components.evaluation.eval_config import eval_config, gate_of, slicing_spec
+from newlevels.components.evaluation.eval_config import (
+    AUC_CLASSES,
+    eval_config,
+    gate_of,
+    slicing_spec,
+)
 from newlevels.contracts import decision as verdicts
 from newlevels.contracts import gate as gates
 from newlevels.contracts.signatures import COHORT_KEY
@@ -35,7 +40,7 @@ def test_the_decision_reads_back_the_gate_the_evaluator_checks():
 
 def test_an_eval_config_without_the_staleness_threshold_is_refused():
     config = eval_config("label", GATE, ["userId"])
-    (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
+    (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name in AUC_CLASSES]
     kept = [
         t for t in auc.per_slice_thresholds if t.slicing_specs[0] != slicing_spec("old_level_rows")
     ]

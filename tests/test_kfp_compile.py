@@ -17,7 +17,7 @@ from tfx.proto import range_config_pb2
 
 from newlevels import cli
 from newlevels.cli.commands import kfp
-from newlevels.components.evaluation.eval_config import gate_of
+from newlevels.components.evaluation.eval_config import AUC_CLASSES, gate_of
 from newlevels.components.resolver.strategy import PipelineBlessedModelStrategy
 from newlevels.components.trainer.executor import Properties
 from newlevels.components.trainer.settings import TrainerSettings, TrainingOptions
@@ -271,7 +271,7 @@ def test_runtime_parameters_are_pipeline_inputs_wired_to_whole_properties(compil
 def test_the_compiled_gate_holds_each_threshold_on_its_cohort_slice(spec):
     default = spec.root.input_definitions.parameters[parameters.EVAL_CONFIG].default_value
     config = json_format.Parse(default.string_value, tfma.EvalConfig())
-    (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
+    (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name in AUC_CLASSES]
     found = {
         (dict(t.slicing_specs[0].feature_values).get("level_cohort", "overall"), kind): bound
         for t in auc.per_slice_thresholds

@@ -2,16 +2,21 @@
 
 Takes a workdir whose last run evaluated (e.g. MovieLens span 2 after span 1)
 and runs TFX's Evaluator executor again on that run's inputs, read from MLMD
-(the span's Examples, candidate, full retrain and schema), once per variant per
-repeat, the variants alternating within each repeat so that a change of load
-falls on each alike:
+(the span's Examples, candidate, full retrain and schema), once per variant and
+size per repeat, the variants alternating within each repeat (every other repeat
+in reverse, after one untimed run) so that a change of load falls on each alike:
 
-- `both models`: the EvalConfig the run used (candidate and full retrain);
-- `candidate alone`: what a span that skips its full retrain runs
-  (`--baseline every:K`): the candidate against floors at recorded AUCs.
+- `before: both models`: the EvalConfig the run recorded (a workdir run by an
+  earlier checkout holds that checkout's config);
+- `after: both models`: this checkout's EvalConfig for the same gate and features;
+- `after: candidate alone`: this checkout's for a span that skips its full
+  retrain (`--baseline every:K`): the candidate against floors at recorded AUCs.
 
-The candidate's sliced AUCs must be the same in both (checked), and the first
-variant's output is decided by the Decision's own code (`decide_span`).
+Each runs on the span's evaluation rows and on the same rows `--copies` times
+over: the first gives the cost per row of a run (fixed costs included), the
+slope between the two the marginal cost of a row. The candidate's sliced AUCs
+must be the same in every variant (checked), and the decisions before and after
+are made by the Decision's own code (`decide_span`).
 
     python -m newlevels.bench.evaluator_cost --workdir WORK --out benchmarks/evaluator
 """
@@ -23,91 +28,23 @@ import json
 import os
 import sys
 import tempfile
-import time
 from typing import Any
 
 from newlevels.bench import common
+from newlevels.bench.evaluator_harness import (
+    decide,
+    evaluator_inputs,
+    repeated_examples,
+    run_evaluator,
+)
 from newlevels.bench.span_cost import checkout_commit
 
-SPAN = 2
-
-
-def _tfx_artifact(store, artifact):
-    from tfx.types import artifact_utils
-
-    [artifact_type] = store.get_artifact_types_by_id([artifact.type_id])
-    return artifact_utils.deserialize_artifact(artifact_type, artifact)
-
-
-def evaluator_inputs(workdir: str) -> dict[str, Any]:
-    """The latest run's Evaluator and Decision inputs and exec properties, as TFX artifacts."""
-    from newlevels.pipeline import metadata
-    from newlevels.pipeline.config import PIPELINE_NAME
-    from newlevels.pipeline.pipeline import NodeIds
-
-    store = metadata.open_store(os.path.join(workdir, "metadata.sqlite"))
-    run = metadata.latest_run(store, PIPELINE_NAME)
-    evaluator, decision = run.nodes[NodeIds.EVALUATOR], run.nodes[NodeIds.DECISION]
-    return {
-        "inputs": {k: [_tfx_artifact(store, a) for a in v] for k, v in evaluator.inputs.items()},
-        "decision_inputs": {k: _tfx_artifact(store, v[0]) for k, v in decision.inputs.items() if v},
-        "properties": _properties(evaluator.execution),
-        "decision_properties": _properties(decision.execution),
-    }
-
-
-def _properties(execution) -> dict[str, Any]:
-    """An execution's properties (TFX records them as custom properties)."""
-    from newlevels.pipeline import metadata
-
-    return {key: metadata.custom_value(execution, key) for key in execution.custom_properties}
-
-
-def run_evaluator(inputs: dict, properties: dict, eval_config: str, out: str) -> float:
-    """Runs TFX's Evaluator executor into `out` with the local run's Beam args; its seconds."""
-    from tfx.components.evaluator.executor import Executor
-    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
-    from tfx.types import standard_artifacts
-
-    from newlevels.pipeline.config import DEFAULT_BEAM_ARGS
-    from newlevels.pipeline.local_runner import no_tfx_sdist
-
-    beam_args = list(DEFAULT_BEAM_ARGS)
-    evaluation = standard_artifacts.ModelEvaluation()
-    evaluation.uri = out
-    blessing = standard_artifacts.ModelBlessing()
-    blessing.uri = out + "-blessing"
-    os.makedirs(out, exist_ok=True)
-    os.makedirs(blessing.uri, exist_ok=True)
-    properties = {**properties, "eval_config": eval_config}
-    context = BaseBeamExecutor.Context(beam_pipeline_args=beam_args, tmp_dir=out + "-tmp")
-    started = time.perf_counter()
-    with no_tfx_sdist(beam_args):
-        Executor(context).Do(
-            inputs, {"evaluation": [evaluation], "blessing": [blessing]}, properties
-        )
-    return time.perf_counter() - started
-
-
-def decide(found: dict, evaluation_uri: str) -> str:
-    """The Decision's verdict on an Evaluator output."""
-    from newlevels.components.evaluation.decision import decide_span
-    from newlevels.components.evaluation.eval_config import gate_of
-
-    properties = found["decision_properties"]
-    gate = gate_of(properties["eval_config"], properties["policy"])
-    # The Evaluator's own inputs: MLMD may key the Decision's candidate by the Cond's predicate.
-    [candidate], [baseline] = found["inputs"]["model"], found["inputs"]["baseline_model"]
-    parent = found["decision_inputs"].get("parent")
-    outcome = decide_span(evaluation_uri, candidate, baseline, parent, gate)
-    return outcome.decision.decision
-
-
-BOTH, ALONE = "both models", "candidate alone"
+BEFORE, AFTER, ALONE = "before: both models", "after: both models", "after: candidate alone"
 
 
 def variants(found: dict) -> dict[str, tuple[str, dict]]:
-    """{name: (eval_config JSON, Evaluator inputs)}: the run's config, and the candidate alone.
+    """{name: (eval_config JSON, Evaluator inputs)}: the run's config, this checkout's, and
+    this checkout's for the candidate alone.
 
     The candidate alone is floored at the full retrain's AUCs of the same run
     (as a later span would be at these recorded ones).
@@ -119,62 +56,114 @@ def variants(found: dict) -> dict[str, tuple[str, dict]]:
     from newlevels.components.evaluation.metrics import BASELINE, read_slice_metrics
     from newlevels.contracts.signatures import COHORT_KEY
 
-    before = found["properties"]["eval_config"]
-    config = json_format.Parse(before, tfma.EvalConfig())
+    recorded_config = found["properties"]["eval_config"]
+    config = json_format.Parse(recorded_config, tfma.EvalConfig())
     keys = {key for spec in config.slicing_specs for key in spec.feature_keys}
     features = sorted(key[len(COHORT_KEY) + 1 :] for key in keys if key != COHORT_KEY)
     gate = gate_of(config, found["decision_properties"]["policy"])
     evaluation = found["decision_inputs"]["evaluation"].uri
     recorded = {n: v["auc"] for n, v in read_slice_metrics(evaluation)[BASELINE].items()}
-    alone = eval_config(config.model_specs[0].label_key, gate, features, recorded)
+    label = config.model_specs[0].label_key
     inputs = {k: v for k, v in found["inputs"].items() if k != "baseline_model"}
+
+    def as_json(built) -> str:
+        return json_format.MessageToJson(built, sort_keys=True, indent=None)
+
     return {
-        BOTH: (before, found["inputs"]),
-        ALONE: (json_format.MessageToJson(alone, sort_keys=True, indent=None), inputs),
+        BEFORE: (recorded_config, found["inputs"]),
+        AFTER: (as_json(eval_config(label, gate, features)), found["inputs"]),
+        ALONE: (as_json(eval_config(label, gate, features, recorded)), inputs),
     }
 
 
-def measure(workdir: str, scratch: str, repeats: int) -> dict[str, Any]:
-    """Times each variant `repeats` times, alternating, on the last run's inputs."""
+def measure(workdir: str, scratch: str, repeats: int, copies: int) -> dict[str, Any]:
+    """Times each variant `repeats` times on the span's rows and on `copies` times them,
+    alternating, on the last run's inputs."""
     from newlevels.components.evaluation.metrics import CANDIDATE, read_slice_metrics
 
     found = evaluator_inputs(workdir)
     configs = variants(found)
-    seconds: dict[str, list[float]] = {name: [] for name in configs}
+    splits = json.loads(found["properties"]["example_splits"])
+    [examples] = found["inputs"]["examples"]
+    sizes = {1: examples, copies: repeated_examples(examples, splits, copies, scratch + "/rows")}
+    seconds = {name: {size: [] for size in sizes} for name in configs}
     aucs: dict[str, dict] = {}
-    decisions = set()
+    decisions: dict[str, set] = {BEFORE: set(), AFTER: set()}
+    # One untimed run first: the process's one-time costs (lazy imports, TF's
+    # kernels) would otherwise fall on whichever variant runs first.
+    run_evaluator(found["inputs"], found["properties"], configs[AFTER][0], scratch + "/warm-up")
+    runs = [(size, name) for size in sizes for name in configs]
     for repeat in range(repeats):
-        for name, (config, inputs) in configs.items():
-            out = os.path.join(scratch, f"{name.replace(' ', '-')}-{repeat}")
+        # Every other repeat in reverse, so that a drift of the load falls on each alike.
+        for size, name in runs if repeat % 2 == 0 else runs[::-1]:
+            config, inputs = configs[name]
+            out = os.path.join(scratch, f"{list(configs).index(name)}-{size}-{repeat}")
+            inputs = {**inputs, "examples": [sizes[size]]}
             took = run_evaluator(inputs, found["properties"], config, out)
-            seconds[name].append(round(took, 2))
+            seconds[name][size].append(round(took, 2))
+            if size != 1:
+                continue
             metrics = read_slice_metrics(out)[CANDIDATE]
             aucs[name] = {slice_name: v["auc"] for slice_name, v in metrics.items()}
             rows = metrics["overall"]["examples"]
-            if name == BOTH:
-                decisions.add(decide(found, out))
-    if aucs[BOTH] != aucs[ALONE]:
+            if name in decisions:
+                decisions[name].add(decide(found, out))
+    if len({json.dumps(a, sort_keys=True) for a in aucs.values()}) != 1:
         raise common.BenchError(f"the candidate's AUCs differ: {aucs}")
-    medians = {name: common.median(times) for name, times in seconds.items()}
+    medians = {n: {size: common.median(t) for size, t in by.items()} for n, by in seconds.items()}
     return {
         "eval_rows": rows,
-        "seconds": seconds,
-        "median_s": medians,
-        "ms_per_row": {name: round(1000 * m / rows, 3) for name, m in medians.items()},
-        "ratio": round(medians[ALONE] / medians[BOTH], 3),
-        "candidate_auc": aucs[BOTH],
-        "decisions": sorted(decisions),
+        "copies": copies,
+        "seconds": {n: {str(size): t for size, t in by.items()} for n, by in seconds.items()},
+        "ms_per_row": {n: round(1000 * m[1] / rows, 3) for n, m in medians.items()},
+        "marginal_ms_per_row": {
+            n: round(1000 * (m[copies] - m[1]) / ((copies - 1) * rows), 3)
+            for n, m in medians.items()
+        },
+        "candidate_auc": aucs[BEFORE],
+        "decisions": {name: sorted(found) for name, found in decisions.items()},
     }
+
+
+def per_run_at_copies(result: dict[str, Any]) -> dict[str, float]:
+    """{variant: ms per row of a run on the rows `copies` times over} (fixed costs thinner)."""
+    copies, rows = result["copies"], result["eval_rows"]
+    return {
+        name: round(1000 * common.median(by[str(copies)]) / (copies * rows), 3)
+        for name, by in result["seconds"].items()
+    }
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float]:
+    """After over before: per run, per run on the larger rows, and per marginal row."""
+    found = {
+        key: round(result[key][AFTER] / result[key][BEFORE], 3)
+        for key in ("ms_per_row", "marginal_ms_per_row")
+    }
+    larger = per_run_at_copies(result)
+    found["ms_per_row_copies"] = round(larger[AFTER] / larger[BEFORE], 3)
+    return found
 
 
 def markdown(result: dict[str, Any]) -> str:
     """The results page: the command, the machine, ms per evaluation row per variant."""
     from newlevels.bench.markdown import table
 
+    copies = result["copies"]
+    larger = per_run_at_copies(result)
     rows = [
-        (name, result["seconds"][name], result["median_s"][name], result["ms_per_row"][name])
-        for name in result["seconds"]
+        (
+            name,
+            by["1"],
+            by[str(copies)],
+            result["ms_per_row"][name],
+            larger[name],
+            result["marginal_ms_per_row"][name],
+        )
+        for name, by in result["seconds"].items()
     ]
+    ratio = ratios(result)
+    decisions = result["decisions"]
     return "\n".join(
         [
             "# The Evaluator's cost per evaluation row",
@@ -185,12 +174,28 @@ def markdown(result: dict[str, Any]) -> str:
             + f"; load at start {result['load_start']}, at end {result['load_end']}",
             "",
             f"TFX's Evaluator executor on the last run's inputs ({result['eval_rows']} "
-            f"evaluation rows), `{BOTH}` as the run configured it, `{ALONE}` as a span that "
-            "skips its full retrain runs it; the candidate's sliced AUCs are the same in both.",
+            f"evaluation rows, and the same rows {copies} times over), the variants "
+            "alternating (after one untimed run; every other repeat in reverse order): "
+            f"`{BEFORE}` under the EvalConfig the run recorded, `{AFTER}` under "
+            f"this checkout's, `{ALONE}` as a span that skips its full retrain runs it. "
+            "Per run: the median seconds on the span's rows over its rows; marginal: the "
+            f"slope between the two sizes. The candidate's sliced AUCs are the same in all.",
             "",
-            *table(("variant", "seconds", "median s", "ms per row"), rows),
-            f"Candidate alone / both models: **{result['ratio']}x**; decision of the run's "
-            f"config: {', '.join(result['decisions'])}.",
+            *table(
+                (
+                    "variant",
+                    "seconds (span's rows)",
+                    f"seconds ({copies}x rows)",
+                    "ms per row (per run)",
+                    f"ms per row (per run, {copies}x rows)",
+                    "ms per row (marginal)",
+                ),
+                rows,
+            ),
+            f"After / before: **{ratio['ms_per_row']}x** per run, "
+            f"**{ratio['ms_per_row_copies']}x** per run on {copies}x rows, "
+            f"**{ratio['marginal_ms_per_row']}x** marginal; decision before: "
+            f"{', '.join(decisions[BEFORE])}, after: {', '.join(decisions[AFTER])}.",
         ]
     )
 
@@ -200,8 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="benchmarks/evaluator")
     parser.add_argument("--workdir", required=True, help="a workdir that ran spans 1 and 2")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--copies", type=int, default=4, help="the larger size: the span's rows this many times"
+    )
     parser.add_argument("--label", default="movielens-span-2")
     args = parser.parse_args(argv)
+    if args.copies < 2:
+        parser.error("--copies must be at least 2 (the slope needs two sizes)")
     result = {
         "command": "python -m newlevels.bench.evaluator_cost " + " ".join(argv or sys.argv[1:]),
         "commit": checkout_commit(sys.executable),
@@ -209,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         "load_start": common.load_average(),
     }
     with tempfile.TemporaryDirectory(prefix="newlevels-evaluator-") as scratch:
-        result.update(measure(os.path.abspath(args.workdir), scratch, args.repeats))
+        result.update(measure(os.path.abspath(args.workdir), scratch, args.repeats, args.copies))
     result["load_end"] = common.load_average()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)

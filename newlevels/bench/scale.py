@@ -89,20 +89,30 @@ def ratios(runs: list[dict], trained: dict, first: int, last: int) -> dict[str, 
 
 
 def run_timeline(
-    root: str, spans: int, rows: int, baseline: str, progress: Callable[[dict], None]
+    root: str,
+    spans: int,
+    rows: int,
+    baseline: str,
+    progress: Callable[[dict], None],
+    done: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Writes the drift timeline and runs it; then the last span again with its baseline.
 
     `progress` gets the timeline so far after each span (a long run leaves its
-    results as it goes).
+    results as it goes). `done`: the timeline so far of an earlier, interrupted
+    run on the same `root` (its data and store), which this one goes on from.
     """
     from newlevels.pipeline.data.drift import DriftSettings, write_drift
 
     data, workdir = os.path.join(root, "data"), os.path.join(root, "work")
-    written = write_drift(data, DriftSettings(spans=spans, rows=rows))
     forked = os.path.join(root, "work-trained")
-    timeline: dict[str, Any] = {"rows_per_span": written, "runs": [], "trained_last_span": None}
-    for span in range(1, spans + 1):
+    if done is None:
+        written = write_drift(data, DriftSettings(spans=spans, rows=rows))
+        timeline: dict[str, Any] = {"rows_per_span": written, "runs": []}
+    else:
+        timeline = {"rows_per_span": done["rows_per_span"], "runs": list(done["runs"])}
+    timeline["trained_last_span"] = None
+    for span in range(len(timeline["runs"]) + 1, spans + 1):
         if span == spans:
             os.makedirs(forked, exist_ok=True)
             shutil.copy2(os.path.join(workdir, "metadata.sqlite"), forked)
@@ -110,6 +120,24 @@ def run_timeline(
         progress(timeline)
     timeline["trained_last_span"] = run_span(root, data, forked, spans, "every", "-trained")
     return timeline
+
+
+def resumed(path: str, spans: int, rows: int, baseline: str) -> dict[str, Any]:
+    """The timeline so far in an interrupted run's results file, checked against the flags.
+
+    Raises:
+        common.BenchError: if the file is missing or was run with other settings.
+    """
+    if not os.path.exists(path):
+        raise common.BenchError(f"--resume: no results file {path} to go on from")
+    with open(path, encoding="utf-8") as handle:
+        earlier = json.load(handle)
+    settings = {"spans": spans, "rows": rows, "baseline": baseline}
+    found = {key: earlier.get(key) for key in settings}
+    if found != settings:
+        raise common.BenchError(f"--resume: {path} ran {found}, not {settings}")
+    # A span is recorded once its run finished: an interrupted span runs again.
+    return {key: earlier["timeline"][key] for key in ("rows_per_span", "runs")}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -193,7 +221,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows per span")
     parser.add_argument("--baseline", default="every:5")
     parser.add_argument("--workdir", default=None, help="keep the runs here (default: temp)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on after the spans that an interrupted run with the same --workdir and --out "
+        "recorded (a span it was running runs again)",
+    )
     args = parser.parse_args(argv)
+    if args.resume and not args.workdir:
+        parser.error("--resume needs the interrupted run's --workdir")
     compared = (SAMPLED[0], args.spans)
     result: dict[str, Any] = {
         "command": "python -m newlevels.bench.scale " + " ".join(argv or sys.argv[1:]),
@@ -220,10 +256,14 @@ def main(argv: list[str] | None = None) -> None:
         with open(os.path.join(out, f"{args.label}.md"), "w", encoding="utf-8") as handle:
             handle.write(markdown(plain) + "\n")
 
+    done = None
+    if args.resume:
+        results = os.path.join(out, f"{args.label}.json")
+        done = resumed(results, args.spans, args.rows, args.baseline)
     with tempfile.TemporaryDirectory(prefix="newlevels-scale-") as tmp:
         root = os.path.abspath(args.workdir or tmp)
         os.makedirs(root, exist_ok=True)
-        write(run_timeline(root, args.spans, args.rows, args.baseline, write))
+        write(run_timeline(root, args.spans, args.rows, args.baseline, write, done))
     print(f"results: {out}/{args.label}.md")
 
 

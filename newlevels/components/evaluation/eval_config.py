@@ -4,7 +4,9 @@ The gate's thresholds (`contracts.gate.thresholds`) become TFMA per-slice
 thresholds on the AUC, so TFMA's validation result states each of them; the
 decision component reads the same gate back from the same EvalConfig
 (`gate_of`), so one per-run value (the `eval_config` runtime parameter on
-Kubeflow) sets both.
+Kubeflow) sets both. The metrics (AUC, accuracy, row count per model) are one
+TFMA custom metric, `one_pass.GateMetrics`: the stock metrics' values at a
+fraction of their cost per row.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
 
+from newlevels.components.evaluation import one_pass
 from newlevels.components.evaluation.metrics import BASELINE, CANDIDATE, SLICES
 from newlevels.contracts import gate as gates
 from newlevels.contracts.signatures import (
@@ -25,7 +28,9 @@ from newlevels.contracts.signatures import (
     cohort_key,
 )
 
-AUC = "AUC"
+#: the metric classes whose thresholds are the gate's: TFMA's stock AUC (an
+#: EvalConfig recorded before `one_pass`) and `one_pass.GateMetrics`.
+AUC_CLASSES = ("AUC", one_pass.CLASS_NAME)
 
 
 def slicing_spec(slice_name: str) -> tfma.SlicingSpec:
@@ -114,10 +119,11 @@ def eval_config(
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(class_name="BinaryAccuracy"),
+                    # `auc`, `binary_accuracy` and `example_count` per model,
+                    # TFMA's values in one pass per slice (`one_pass`).
                     tfma.MetricConfig(
-                        class_name=AUC,
+                        class_name=one_pass.CLASS_NAME,
+                        module=one_pass.MODULE,
                         per_slice_thresholds=[
                             tfma.PerSliceMetricThreshold(
                                 slicing_specs=[slicing_spec(threshold.slice)],
@@ -153,7 +159,7 @@ def gate_of(config: tfma.EvalConfig | str, policy: str) -> gates.Gate:
     found: dict[tuple[str, str], float] = {}
     for spec in config.metrics_specs:
         for metric in spec.metrics:
-            if metric.class_name != AUC:
+            if metric.class_name not in AUC_CLASSES:
                 continue
             for sliced in metric.per_slice_thresholds:
                 threshold = sliced.threshold
