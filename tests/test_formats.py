@@ -229,3 +229,33 @@ def test_example_gen_reads_only_the_resolved_span_of_mixed_formats_split_by_id(t
     ids = {f"{kind}-{row_id}" for kind in FORMATS for row_id, _, _ in ROWS}
     assert sorted(i.decode() for s in read.values() for i in s) == sorted(ids)
     assert {i.decode() for i in read[ingest.SPLIT_EVAL]} == {i for i in ids if is_eval_row(i)}
+
+
+def test_the_batch_encoder_writes_the_examples_of_to_example():
+    """ExampleGen encodes rows in batches (tfx_bsl, C++); each parses to `to_example`'s."""
+    spec = DataSpec.build(["level", "other"], "label", "id")
+    rows = [
+        Row(row_id, {"level": token, "other": f"{token}-{n}"}, label)
+        for n, (row_id, token, label) in enumerate([*ROWS, ("r5", "日本", 1), ("", "\"q\"", 0)])
+    ]
+    encoded = ingest.encode_rows(rows, spec)
+    assert [tf.train.Example.FromString(record) for record in encoded] == [
+        ingest.to_example(row, spec) for row in rows
+    ]
+    assert ingest.encode_rows([], spec) == []
+
+
+def test_a_file_is_split_and_encoded_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "ENCODE_BATCH", 3)
+    path = os.path.join(span_folder(tmp_path), "rows.csv")
+    rows = [(f"id-{n}", f"t{n % 5}", n % 2) for n in range(20)]
+    pd.DataFrame(rows, columns=["id", "level", "label"]).to_csv(path, index=False)
+    tagged = list(ingest.encoded_file(path, SPEC, 4, 1))
+    by_split = {name: [] for name in ingest.SPLITS}
+    for output in tagged:
+        by_split[output.tag].append(tf.train.Example.FromString(output.value))
+    expected = {name: [] for name in ingest.SPLITS}
+    for row in read_rows(path, SPEC):
+        expected[ingest.SPLITS[is_eval_row(row.row_id)]].append(ingest.to_example(row, SPEC))
+    assert by_split == expected
+    assert by_split[ingest.SPLIT_EVAL] and by_split[ingest.SPLIT_TRAIN]

@@ -29,7 +29,7 @@ EVAL_BUCKETS = 1
 
 def is_eval_row(row_id: str) -> bool:
     """Whether a row of the latest span lands in `span_eval`, as the executor splits it."""
-    return executor.eval_bucket(row_id, TRAIN_BUCKETS + EVAL_BUCKETS) >= TRAIN_BUCKETS
+    return executor.split_index(row_id, TRAIN_BUCKETS, EVAL_BUCKETS) == 1
 
 
 def span_range(span: int) -> range_config_pb2.RangeConfig:

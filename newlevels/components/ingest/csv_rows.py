@@ -96,22 +96,29 @@ def _read_csv(path: str, spec: DataSpec) -> Iterator[Row]:
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)} (header: {header})")
         position = {column: header.index(column) for column in spec.required_columns}
+        names = spec.feature_names
         line = reader.line_num + 1
         for cells in reader:
             if cells:
-                yield _checked_row(path, line, cells, len(header), position, spec)
+                yield _checked_row(path, line, cells, len(header), position, spec, names)
             line = reader.line_num + 1
     except csv.Error as error:
         raise DataError(f"{path}:{reader.line_num}: malformed CSV ({error})") from None
 
 
 def _checked_row(
-    path: str, line: int, cells: list[str], width: int, position: dict[str, int], spec: DataSpec
+    path: str,
+    line: int,
+    cells: list[str],
+    width: int,
+    position: dict[str, int],
+    spec: DataSpec,
+    names: tuple[str, ...],
 ) -> Row:
     if len(cells) != width:
         raise DataError(f"{path}:{line}: {len(cells)} fields, the header has {width}")
     label = label_value(cells[position[spec.label]], f"{path}:{line}", spec.label)
-    tokens = {name: cells[position[name]] for name in spec.feature_names}
+    tokens = {name: cells[position[name]] for name in names}
     return Row(cells[position[spec.id_column]], tokens, label, line)
 
 
