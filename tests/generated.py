@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from newlevels.components.trainer import artifacts, data, families, fitting
+from newlevels.components.trainer import artifacts, data, families, fitting, training_rows
 from newlevels.components.trainer.levels import LevelDiff, diff_levels
 from newlevels.components.trainer.settings import Role, TrainerSettings, TrainingOptions
 from newlevels.transforms.features import DataSpec
@@ -59,7 +59,7 @@ class Problem:
         """`fitting.fit` as `train.train` calls it, on these rows (without a parent if asked)."""
         diffs = self.diffs if parent else {f: diff_levels(f, [], self.levels(f)) for f in FEATURES}
         selection = fitting.row_selection(settings, diffs, extends_parent=parent)
-        rows = data.select_rows(self.batches(), **dataclasses.asdict(selection))
+        rows = training_rows.select_rows(self.batches(), **dataclasses.asdict(selection))
         return fitting.fit(settings, diffs, self.parent if parent else None, rows)
 
     def levels(self, feature: str) -> list[str]:
@@ -134,6 +134,6 @@ def make(family: str = "additive", rows: int = 800, base: float = 0.0, seed: int
 def held_out_rows(problem: Problem, settings: TrainerSettings) -> tuple[dict, np.ndarray]:
     """The rows early stopping held out, as `early_stopping.holdout_loss` takes them."""
     selection = fitting.row_selection(settings, problem.diffs, extends_parent=True)
-    rows = data.select_rows(problem.batches(), **dataclasses.asdict(selection))
+    rows = training_rows.select_rows(problem.batches(), **dataclasses.asdict(selection))
     features, labels = next(iter(rows.holdout.batch(rows.held_out)))
     return features, labels.numpy().astype(np.float64)

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from newlevels import cli
 from newlevels.components.ingest.component import is_eval_row
-from newlevels.components.trainer import artifacts, data
+from newlevels.components.trainer import artifacts, training_rows
 from newlevels.components.trainer.early_stopping import DEFAULT_HOLDOUT_FRACTION
 from newlevels.transforms.features import DataSpec
 
@@ -98,7 +98,7 @@ def held_out_ids(row_ids: list[str], fraction: float = DEFAULT_HOLDOUT_FRACTION)
     """The ids an extension with early stopping holds out of its training rows."""
     if not row_ids:
         return set()
-    flags = data.held_out(tf.constant(row_ids), fraction).numpy()
+    flags = training_rows.held_out(tf.constant(row_ids), fraction).numpy()
     return {row_id for row_id, held in zip(row_ids, flags, strict=True) if held}
 
 

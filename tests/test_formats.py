@@ -236,7 +236,7 @@ def test_the_batch_encoder_writes_the_examples_of_to_example():
     spec = DataSpec.build(["level", "other"], "label", "id")
     rows = [
         Row(row_id, {"level": token, "other": f"{token}-{n}"}, label)
-        for n, (row_id, token, label) in enumerate([*ROWS, ("r5", "日本", 1), ("", "\"q\"", 0)])
+        for n, (row_id, token, label) in enumerate([*ROWS, ("r5", "日本", 1), ("", '"q"', 0)])
     ]
     encoded = ingest.encode_rows(rows, spec)
     assert [tf.train.Example.FromString(record) for record in encoded] == [

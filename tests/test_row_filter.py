@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from newlevels.components.trainer import data
+from newlevels.components.trainer import data, training_rows
 from newlevels.components.trainer.levels import diff_levels
 from newlevels.components.trainer.model import AdditiveEmbeddingModel
 from newlevels.components.trainer.strategies import get_strategy
@@ -100,7 +100,7 @@ def test_replay_adds_the_old_level_rows_picked_by_the_hash_of_their_id(tmp_path)
     write_transformed(path)
     model = model_with_parent()
     ids = tf.constant([f"r{i}" for i in range(len(ROWS))])
-    picked = data.replayed(ids, 0.5).numpy().tolist()
+    picked = training_rows.replayed(ids, 0.5).numpy().tolist()
     expected = [(i, u, y) for (i, u, y, new), pick in zip(ROWS, picked, strict=True) if new or pick]
     for _ in range(2):  # the same rows every time
         rows = data.load_rows(
@@ -123,12 +123,12 @@ def test_replay_adds_the_old_level_rows_picked_by_the_hash_of_their_id(tmp_path)
     everything = data.load_rows([path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, 1.0)
     assert (everything.kept, everything.replayed, everything.read) == (3, 3, len(ROWS))
     assert len(list(everything.dataset)) == len(ROWS)
-    assert not data.replayed(ids, 0.0).numpy().any()
+    assert not training_rows.replayed(ids, 0.0).numpy().any()
 
 
 def test_replay_samples_about_its_fraction_of_many_ids():
     ids = tf.constant([f"row-{i}" for i in range(20_000)])
-    share = float(tf.reduce_mean(tf.cast(data.replayed(ids, 0.1), tf.float32)))
+    share = float(tf.reduce_mean(tf.cast(training_rows.replayed(ids, 0.1), tf.float32)))
     assert 0.09 < share < 0.11
 
 
@@ -137,8 +137,8 @@ def test_held_out_rows_are_set_aside_by_the_hash_of_their_id_and_counted_apart(t
     write_transformed(path)
     model = model_with_parent()
     ids = tf.constant([f"r{i}" for i in range(len(ROWS))])
-    held = data.held_out(ids, 0.5).numpy().tolist()
-    picked = data.replayed(ids, 0.5).numpy().tolist()
+    held = training_rows.held_out(ids, 0.5).numpy().tolist()
+    picked = training_rows.replayed(ids, 0.5).numpy().tolist()
     selected = [new or pick for (*_, new), pick in zip(ROWS, picked, strict=True)]
     rows = data.load_rows(
         [path], FEATURE_SPEC, SPEC.feature_names, model.has_new_level, 0.5, holdout_fraction=0.5
@@ -158,8 +158,8 @@ def test_held_out_rows_are_set_aside_by_the_hash_of_their_id_and_counted_apart(t
 
 def test_the_held_out_draw_is_independent_of_the_replay_draw():
     ids = tf.constant([f"row-{i}" for i in range(20_000)])
-    held = data.held_out(ids, 0.1).numpy()
-    replay = data.replayed(ids, 0.1).numpy()
+    held = training_rows.held_out(ids, 0.1).numpy()
+    replay = training_rows.replayed(ids, 0.1).numpy()
     assert 0.09 < held.mean() < 0.11
     both = (held & replay).mean()
     assert 0.005 < both < 0.015, "independent draws overlap on about 1 % of the rows"

@@ -51,14 +51,14 @@ def settings_for(model: str, role, overrides: dict[str, Any]):
 
 def train_one(settings, span, parent, rows):
     """Plans the levels against `parent` and fits one model (`fitting.fit`), timed."""
-    from newlevels.components.trainer import data, fitting
+    from newlevels.components.trainer import data, fitting, training_rows
     from newlevels.components.trainer.planning import plan_levels
 
     started = time.monotonic()
     diffs = plan_levels(settings.data_spec, span.vocabulary, parent)
     selection = fitting.row_selection(settings, diffs, extends_parent=parent is not None)
     batches = data.batches_from_arrays(rows.tokens, rows.labels, rows.ids)
-    selected = data.select_rows(batches, **dataclasses.asdict(selection))
+    selected = training_rows.select_rows(batches, **dataclasses.asdict(selection))
     fitted = fitting.fit(settings, diffs, parent, selected)
     return fitted, time.monotonic() - started
 

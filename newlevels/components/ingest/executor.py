@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
-from tfx_bsl.coders import example_coder
 from tfx.proto import example_gen_pb2
 from tfx.utils import proto_utils
+from tfx_bsl.coders import example_coder
 
 from newlevels.components.ingest import csv_rows
 from newlevels.components.ingest.rows import Row

@@ -2,7 +2,7 @@
 
 The candidate trains its new rows on a span's rows for at most a cap of epochs;
 after every epoch it scores a held-out part of those rows (picked by a hash of
-the row id, `data.held_out`), stops once `patience` epochs pass without a better
+the row id, `training_rows.held_out`), stops once `patience` epochs pass without a better
 held-out loss, and keeps the trainable weights of the best epoch (epoch 0 is the
 start: if no epoch beats the init, the init is kept). Only trainable variables
 are saved and restored: a strategy's frozen rows are not trainable variables,

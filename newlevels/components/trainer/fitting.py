@@ -21,6 +21,7 @@ from newlevels.components.trainer import (
     init,
     levels,
     model,
+    training_rows,
 )
 from newlevels.components.trainer.distribution import distribution_strategy
 from newlevels.components.trainer.settings import TrainerSettings
@@ -97,9 +98,9 @@ def build_model(
 
 @dataclasses.dataclass(frozen=True)
 class RowSelection:
-    """Which rows a Trainer reads: `data.select_rows`' keyword arguments."""
+    """Which rows a Trainer reads: `training_rows.select_rows`' keyword arguments."""
 
-    keep: data.RowFilter | None
+    keep: training_rows.RowFilter | None
     replay_fraction: float
     holdout_fraction: float
 
@@ -183,7 +184,7 @@ def fit(
     settings: TrainerSettings,
     diffs: Mapping[str, levels.LevelDiff],
     parent: artifacts.ExportedEmbeddings | None,
-    rows: data.Rows,
+    rows: training_rows.Rows,
 ) -> Fitted:
     """Starts the new rows, fits the model, then fits its OOV rows to serve an average level.
 
@@ -258,7 +259,7 @@ def set_average_oov_rows(
         keras_model: the trained model (a parentless one or an extension).
         family: the family that built it.
         rows: the rows it trained on (their lookups weight the average level).
-        base_rate: the probability the all-OOV request gets (`data.Rows.base_rate`).
+        base_rate: the probability the all-OOV request gets (`training_rows.Rows.base_rate`).
     """
     tables = {name: t.full_table().numpy() for name, t in keras_model.embeddings.items()}
     oov = family.average_oov_rows(tables, rows, keras_model.shared_weights(), base_rate)

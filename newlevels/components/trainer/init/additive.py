@@ -121,7 +121,7 @@ def average_oov_rows(
         tables: per feature, the trained table (OOV row first).
         rows: the training rows (their counts weight the mean).
         head: the model's head (identity without one).
-        base_rate: the probability the all-OOV request gets (`data.Rows.base_rate`).
+        base_rate: the probability the all-OOV request gets (`training_rows.Rows.base_rate`).
 
     Returns:
         Per feature, the OOV row (float64).

@@ -140,7 +140,7 @@ def average_oov_rows(
         head: the model's head (identity without one).
         sides: per feature, its vector and bias tables.
         global_bias: the model's global bias.
-        base_rate: the probability the all-OOV request gets (`data.Rows.base_rate`).
+        base_rate: the probability the all-OOV request gets (`training_rows.Rows.base_rate`).
 
     Returns:
         Per table, the OOV row (float64).
