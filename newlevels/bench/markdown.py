@@ -39,3 +39,15 @@ def read_json_folder(folder: str) -> dict[str, Any]:
         with open(path, encoding="utf-8") as handle:
             found[os.path.basename(path)] = json.load(handle)
     return found
+
+
+def exact(value: float) -> str:
+    """A difference that must be exactly 0.0 when a guarantee holds: 0.0, or 3 digits."""
+    return "0.0" if value == 0.0 else f"{value:.3g}"
+
+
+def number(value: float | None, signed: bool = False) -> str:
+    """4 decimals (a sign with `signed`), or - for a missing value."""
+    if value is None:
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
