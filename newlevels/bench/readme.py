@@ -86,7 +86,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "seed": seed_lines,
     "demo": demo_lines,
     "demo-lineage": demo_lineage_lines,
-    "scale": file_lines("newlevels.bench.scale"),
+    "scale": file_lines("newlevels.bench.scale_report"),
     "evaluator-cost": file_lines("newlevels.bench.evaluator_cost"),
     "timelines": index_lines,
     "timeline-spans": span_lines,
