@@ -119,8 +119,8 @@ def select_rows(
         return (
             features,
             label,
-            tf.booleanmask_rows(kept, selected),
-            tf.booleanmask_rows(holds, selected),
+            tf.boolean_mask(kept, selected),
+            tf.boolean_mask(holds, selected),
             tf.stack([count, tf.reduce_sum(tf.cast(span, tf.int64)), positives]),
         )
 
