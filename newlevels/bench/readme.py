@@ -40,22 +40,28 @@ def init_sweep_lines(results: dict[str, Any]) -> list[str]:
 
 def init_swap_lines(results: dict[str, Any]) -> list[str]:
     """The swap sweep's medians (`init_sweep_swap.markdown` up to its per-span tables)."""
-    lines = file_lines("newlevels.bench.init_sweep_swap")(results)
+    lines = page_lines("newlevels.bench.init_sweep_swap", results)
     measured = [line for line in lines if line.startswith("Measured ")]
     medians = lines[lines.index("## Median over spans 2-9 of AUC minus the full retrain's") :]
     table = medians[1 : medians.index("## Per span (AUC)")]
     return [*measured, "", "Median over spans 2-9 of AUC minus the full retrain's:", *table]
 
 
+def page_lines(module: str, results: dict[str, Any]) -> list[str]:
+    """A benchmark's own Markdown (`<module>.markdown(results)`) without its title line."""
+    import importlib
+
+    lines = importlib.import_module(module).markdown(results).splitlines()
+    return lines[1:] if lines and lines[0].startswith("# ") else lines
+
+
 def file_lines(module: str) -> Callable[[dict[str, Any]], list[str]]:
-    """A renderer that shows a benchmark's own Markdown (`<module>.markdown(results)`)
-    without its title line; the module is imported when the block is rendered."""
+    """A renderer that shows `page_lines`, its sections two levels down (they sit under a
+    README section); the module is imported when the block is rendered."""
 
     def render(results: dict[str, Any]) -> list[str]:
-        import importlib
-
-        lines = importlib.import_module(module).markdown(results).splitlines()
-        return lines[1:] if lines and lines[0].startswith("# ") else lines
+        lines = page_lines(module, results)
+        return [f"##{line}" if line.startswith("## ") else line for line in lines]
 
     return render
 
@@ -87,6 +93,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "demo": demo_lines,
     "demo-lineage": demo_lineage_lines,
     "scale": file_lines("newlevels.bench.scale_report"),
+    "span-cost": file_lines("newlevels.bench.span_cost"),
     "evaluator-cost": file_lines("newlevels.bench.evaluator_cost"),
     "timelines": index_lines,
     "timeline-spans": span_lines,
