@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
@@ -56,6 +57,10 @@ def models(tmp_path_factory) -> dict[str, str]:
         child = build(strategy, tables)
         child.compile(optimizer=keras.optimizers.RMSprop(0.05), loss="binary_crossentropy")
         child.fit(mixed_batches(), epochs=2, verbose=0)
+        # An extension refits its OOV rows to its own training rows: a row with an
+        # unseen level is served differently from the parent, and is not an old row.
+        for name in OLD:
+            child.embeddings[name].set_oov_row(np.full([DIM], 0.25, np.float32))
         uris[strategy] = export_model(
             child, level_diffs(), strategy, tft_output, str(root / strategy)
         )
@@ -65,6 +70,16 @@ def models(tmp_path_factory) -> dict[str, str]:
 def test_a_split_child_predicts_its_parents_probabilities_bit_for_bit_on_old_rows(models):
     rows = every_pair()
     only_old = [r for r in rows if all(r.tokens[n] in OLD[n] for n in OLD)]
+    # Rows with an unseen level read the child's refitted OOV row: they move, and
+    # are not counted as old rows (nor are rows with a new level).
+    rows += [
+        Row(f"u{k}", {"item": item, "user": UNSEEN["user"]}, k % 2)
+        for k, item in enumerate([*OLD["item"], UNSEEN["item"]])
+    ]
+    child, parent = (predictions.predict(models[m], rows) for m in ("split", "parent"))
+    unseen = child.cohort == signatures.UNSEEN
+    assert unseen.sum() == len(OLD["item"]) + 1
+    assert (child.probability[unseen] != parent.probability[unseen]).any()
     change = predictions.old_level_prediction_change(models["split"], models["parent"], rows)
     assert change == {"rows": len(only_old), "max_abs": 0.0}
     # The same check sees a model whose old rows moved.

@@ -83,9 +83,12 @@ def old_level_prediction_change(
 ) -> dict[str, float | int]:
     """How far the model's predictions are from its parent's on rows with only old levels.
 
-    The rows are those the model's own slice signature marks as holding no level
-    it added. Both SavedModels serve the same request (every row, in one batch):
-    TensorFlow's CPU kernels may round differently for another batch size, so
+    The rows are those the model's own slice signature puts in the old cohort:
+    every level of the row is one its parent knew. A row holding a level the model
+    added, or one neither model knows (served through the OOV row, which each
+    model fits to its own training rows), is not an old row. Both SavedModels
+    serve the same request (every row, in one batch): TensorFlow's CPU kernels
+    may round differently for another batch size, so
     comparing a subset against the whole would measure the batching, not the model.
 
     Args:
@@ -94,14 +97,14 @@ def old_level_prediction_change(
         rows: the span's evaluation rows.
 
     Returns:
-        {"rows": how many rows hold only old levels, "max_abs": the largest
+        {"rows": how many rows are old-level rows, "max_abs": the largest
         |child - parent| probability over them (0.0 for no such row)}.
     """
     if not rows:
         return {"rows": 0, "max_abs": 0.0}
     child = predict(model_uri, rows)
     parent = predict(parent_uri, rows)
-    old = ~child.new_level
+    old = child.cohort == OLD
     if not old.any():
         return {"rows": 0, "max_abs": 0.0}
     delta = np.abs(child.probability[old] - parent.probability[old])
