@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from newlevels.components.trainer import (
     artifacts,
+    context,
     data,
     early_stopping,
     families,
@@ -27,6 +28,9 @@ from newlevels.components.trainer.distribution import distribution_strategy
 from newlevels.components.trainer.settings import TrainerSettings
 from newlevels.components.trainer.strategies import get_strategy
 from newlevels.components.trainer.tables import build_table_set, new_level_filter
+
+#: rows per call when computing the offsets of the context's fit.
+OFFSET_BATCH = 65_536
 
 
 def adaptation_head(
@@ -54,6 +58,7 @@ def build_model(
     parent_shared: Mapping[str, np.ndarray] | None = None,
     starts: Mapping[str, np.ndarray] | None = None,
     head_start: head.Head | None = None,
+    parent_context: context.Context | None = None,
 ) -> model.EmbeddingModel:
     """Builds and compiles the model under the settings' `tf.distribute` strategy.
 
@@ -68,6 +73,8 @@ def build_model(
         starts: the new rows' starting values by table (`init.start_rows`), or
             None for random rows.
         head_start: where a trained head starts (see `adaptation_head`).
+        parent_context: the parent's context (`context.py`), or None; an
+            extension holds it, frozen, plus a vintage of its own.
 
     Returns:
         The compiled model.
@@ -90,6 +97,10 @@ def build_model(
             train_shared,
             adaptation_head(settings, parent_shared, head_start),
         )
+        if parent_tables is not None:
+            keras_model.context = context.ContextLayer(
+                extended_context(diffs, parent_context), name="context"
+            )
         model.compile_model(
             keras_model, settings.options.learning_rate, settings.options.sparse_updates
         )
@@ -146,8 +157,25 @@ class Fitted:
     def as_parent(self) -> artifacts.ExportedEmbeddings:
         """The model as the next run reads its parent (what `embeddings/` holds)."""
         return artifacts.ExportedEmbeddings(
-            {}, feature_rows(self.model, self.diffs), self.model.shared_weights()
+            {},
+            feature_rows(self.model, self.diffs),
+            self.model.shared_weights(),
+            context=context_of(self.model),
         )
+
+
+def context_of(keras_model: model.EmbeddingModel) -> context.Context | None:
+    """A model's context (None for a chain's first model)."""
+    return None if keras_model.context is None else keras_model.context.values()
+
+
+def extended_context(
+    diffs: Mapping[str, levels.LevelDiff], parent_context: context.Context | None
+) -> context.Context:
+    """An extension's context: its parent's, frozen, and one vintage of its own (zeros)."""
+    parent_rows = {f: d.frozen_rows for f, d in diffs.items()}
+    start = parent_context or context.Context.empty(parent_rows)
+    return start.extended(parent_rows, {f: d.table_rows for f, d in diffs.items()})
 
 
 def feature_rows(
@@ -220,6 +248,7 @@ def fit(
         None if parent is None else parent.shared,
         starts,
         head_start,
+        None if parent is None else parent.context,
     )
     initial = {
         name: table.full_table().numpy()[diffs[keras_model.table_features[name]].frozen_rows :]
@@ -244,7 +273,35 @@ def fit(
     # average level of the rows trained on, at the span's base rate. An extension
     # refits them too; no old level's prediction reads them.
     set_average_oov_rows(keras_model, settings.family, labelled, rows.base_rate)
+    if extends and options.context == context.REFRESH:
+        refresh_context(keras_model, labelled)
     return Fitted(keras_model, diffs, initial, convergence, epochs)
+
+
+def refresh_context(keras_model: model.EmbeddingModel, rows: init.LabelledRows) -> None:
+    """Fits an extension's own corrections of its old levels (`context.fit_latest`).
+
+    Args:
+        keras_model: the trained extension (its OOV rows already set).
+        rows: the rows it trained on; those holding a new level (or an unseen
+            one) are fitted.
+    """
+    index = {f: np.asarray(r, np.int64) for f, r in rows.index.items()}
+    offset = np.concatenate(
+        [
+            keras_model.logit({f: tf.constant(r[i : i + OFFSET_BATCH]) for f, r in index.items()})
+            .numpy()
+            .astype(np.float64)
+            for i in range(0, len(rows.labels), OFFSET_BATCH)
+        ]
+    )
+    table_rows = {
+        f: int(keras_model.context.corrections[f].shape[0]) for f in keras_model.feature_names
+    }
+    latest = context.fit_latest(
+        offset, index, rows.labels, keras_model.first_new_rows, table_rows
+    )
+    keras_model.context.set_latest(latest)
 
 
 def set_average_oov_rows(
