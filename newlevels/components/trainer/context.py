@@ -79,7 +79,8 @@ class Context:
     def empty(cls, features: Mapping[str, int]) -> Context:
         """The context of a chain's first model (`features`: rows per feature)."""
         return cls(
-            {f: () for f in features}, {f: np.zeros((n, 1), np.float32) for f, n in features.items()}
+            {f: () for f in features},
+            {f: np.zeros((n, 1), np.float32) for f, n in features.items()},
         )
 
     def inherited(self, parent_rows: Mapping[str, int], parent_depth: int) -> dict[str, np.ndarray]:
@@ -87,7 +88,9 @@ class Context:
         return {f: t[: parent_rows[f], : parent_depth + 1] for f, t in self.corrections.items()}
 
 
-def row_vintages(index: Mapping[str, np.ndarray], starts: Mapping[str, tuple[int, ...]]) -> np.ndarray:
+def row_vintages(
+    index: Mapping[str, np.ndarray], starts: Mapping[str, tuple[int, ...]]
+) -> np.ndarray:
     """Each row's vintage (NumPy twin of `ContextLayer.vintages`)."""
     depth = len(next(iter(starts.values()), ()))
     per_feature = []
@@ -103,7 +106,9 @@ class ContextLayer(keras.layers.Layer):
     def __init__(self, context: Context, **kwargs) -> None:
         super().__init__(trainable=False, **kwargs)
         self.depth = context.depth
-        self.starts = {f: tf.constant(s, tf.int64, shape=[len(s)]) for f, s in context.starts.items()}
+        self.starts = {
+            f: tf.constant(s, tf.int64, shape=[len(s)]) for f, s in context.starts.items()
+        }
         self.corrections = {
             f: self.add_weight(
                 name=f"{f}_corrections",
@@ -121,7 +126,9 @@ class ContextLayer(keras.layers.Layer):
         for f, index in rows.items():
             newer = tf.cast(index[:, None] >= self.starts[f][None, :], tf.int64)
             vintage = tf.reduce_sum(newer, axis=1)
-            per_feature.append(tf.where(index == OOV_ROW, tf.constant(self.depth, tf.int64), vintage))
+            per_feature.append(
+                tf.where(index == OOV_ROW, tf.constant(self.depth, tf.int64), vintage)
+            )
         return tf.reduce_max(tf.stack(per_feature, axis=0), axis=0)
 
     def call(self, rows: Mapping[str, tf.Tensor]) -> tf.Tensor:
@@ -187,7 +194,10 @@ def fit_latest(
                 count=int(first_new_rows[f]),
             )
             fitted = ridge.fit_shrunk(
-                problem, np.zeros(1), np.array([BASE_VARIANCE]), latest[f][: first_new_rows[f], None]
+                problem,
+                np.zeros(1),
+                np.array([BASE_VARIANCE]),
+                latest[f][: first_new_rows[f], None],
             )[:, 0]
             latest[f][: first_new_rows[f]] = fitted
             latest[f][OOV_ROW] = 0.0

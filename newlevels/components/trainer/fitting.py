@@ -15,6 +15,7 @@ import tensorflow as tf
 from newlevels.components.trainer import (
     artifacts,
     context,
+    context_refresh,
     data,
     early_stopping,
     families,
@@ -28,9 +29,6 @@ from newlevels.components.trainer.distribution import distribution_strategy
 from newlevels.components.trainer.settings import TrainerSettings
 from newlevels.components.trainer.strategies import get_strategy
 from newlevels.components.trainer.tables import build_table_set, new_level_filter
-
-#: rows per call when computing the offsets of the context's fit.
-OFFSET_BATCH = 65_536
 
 
 def adaptation_head(
@@ -99,7 +97,7 @@ def build_model(
         )
         if parent_tables is not None:
             keras_model.context = context.ContextLayer(
-                extended_context(diffs, parent_context), name="context"
+                context_refresh.extended(diffs, parent_context), name="context"
             )
         model.compile_model(
             keras_model, settings.options.learning_rate, settings.options.sparse_updates
@@ -160,22 +158,8 @@ class Fitted:
             {},
             feature_rows(self.model, self.diffs),
             self.model.shared_weights(),
-            context=context_of(self.model),
+            context=context_refresh.context_of(self.model),
         )
-
-
-def context_of(keras_model: model.EmbeddingModel) -> context.Context | None:
-    """A model's context (None for a chain's first model)."""
-    return None if keras_model.context is None else keras_model.context.values()
-
-
-def extended_context(
-    diffs: Mapping[str, levels.LevelDiff], parent_context: context.Context | None
-) -> context.Context:
-    """An extension's context: its parent's, frozen, and one vintage of its own (zeros)."""
-    parent_rows = {f: d.frozen_rows for f, d in diffs.items()}
-    start = parent_context or context.Context.empty(parent_rows)
-    return start.extended(parent_rows, {f: d.table_rows for f, d in diffs.items()})
 
 
 def feature_rows(
@@ -274,34 +258,8 @@ def fit(
     # refits them too; no old level's prediction reads them.
     set_average_oov_rows(keras_model, settings.family, labelled, rows.base_rate)
     if extends and options.context == context.REFRESH:
-        refresh_context(keras_model, labelled)
+        context_refresh.refresh(keras_model, labelled)
     return Fitted(keras_model, diffs, initial, convergence, epochs)
-
-
-def refresh_context(keras_model: model.EmbeddingModel, rows: init.LabelledRows) -> None:
-    """Fits an extension's own corrections of its old levels (`context.fit_latest`).
-
-    Args:
-        keras_model: the trained extension (its OOV rows already set).
-        rows: the rows it trained on; those holding a new level (or an unseen
-            one) are fitted.
-    """
-    index = {f: np.asarray(r, np.int64) for f, r in rows.index.items()}
-    offset = np.concatenate(
-        [
-            keras_model.logit({f: tf.constant(r[i : i + OFFSET_BATCH]) for f, r in index.items()})
-            .numpy()
-            .astype(np.float64)
-            for i in range(0, len(rows.labels), OFFSET_BATCH)
-        ]
-    )
-    table_rows = {
-        f: int(keras_model.context.corrections[f].shape[0]) for f in keras_model.feature_names
-    }
-    latest = context.fit_latest(
-        offset, index, rows.labels, keras_model.first_new_rows, table_rows
-    )
-    keras_model.context.set_latest(latest)
 
 
 def set_average_oov_rows(

@@ -7,8 +7,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from newlevels.components.trainer import early_stopping as stopping
 from newlevels.components.trainer import context, families, head, optimizers
+from newlevels.components.trainer import early_stopping as stopping
 from newlevels.components.trainer import init as starts
 from newlevels.components.trainer.distribution import DEFAULT, check_distribution
 from newlevels.components.trainer.strategies import REGISTRY, UnknownStrategyError
