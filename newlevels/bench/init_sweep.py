@@ -65,7 +65,8 @@ def train_one(settings, span, parent, rows):
     selection = fitting.row_selection(settings, diffs, extends_parent=parent is not None)
     batches = data.batches_from_arrays(rows.tokens, rows.labels, rows.ids)
     selected = training_rows.select_rows(batches, **dataclasses.asdict(selection))
-    fitted = fitting.fit(settings, diffs, parent, selected)
+    every = training_rows.select_rows(batches) if parent is not None else None
+    fitted = fitting.fit(settings, diffs, parent, selected, every)
     return fitted, time.monotonic() - started
 
 

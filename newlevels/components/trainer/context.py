@@ -6,12 +6,16 @@ only old levels that is the price of bit-identical predictions. But a row that
 holds a new level (a new item rated by an old user) has no prediction to keep:
 the parent never served it. `--context refresh` (the default) lets such rows
 read their old levels fresh: after training, each old level gets one logit
-correction, fitted on the span's rows that hold a new level (a ridge-logistic
-fit shrunk toward 0, `init.ridge.fit_shrunk`, the other terms as offset), and a
+correction (a ridge-logistic fit shrunk toward 0, `init.ridge.fit_shrunk`, the
+model's logit as offset: what the span says about the level now), and a
 prediction adds the corrections of its old levels only when the row holds a
-level this model added (or an unseen one). Rows of old levels only read no
-correction: their predictions stay the parent's, bit for bit, and no table row
-moves.
+level this model added (or an unseen one). Which rows the fit reads is the
+family's (`ModelFamily.context_rows`): every training row of the span for
+`additive`, whose levels add up whatever their partners, so what old-level rows
+say about a level holds beside a new one too; the rows holding a new level for
+`mf`, whose levels act through their partners' vectors.
+Rows of old levels only read no correction: their predictions stay the parent's,
+bit for bit, and no table row moves.
 
 A child keeps every correction its ancestors fitted, frozen: a row whose
 newest level came in at span k reads span k's corrections, in every later
@@ -159,27 +163,30 @@ def fit_latest(
     labels: np.ndarray,
     first_new_rows: Mapping[str, int],
     rows: Mapping[str, int],
+    newest_only: bool = False,
 ) -> dict[str, np.ndarray]:
-    """This model's corrections of its old levels, fitted on its rows holding a newer level.
+    """This model's corrections of its old levels, fitted on training rows.
 
     Args:
-        offset: each row's logit without the corrections.
+        offset: each row's logit without any correction.
         index: per feature, each row's row index.
         labels: each row's 0/1 label.
         first_new_rows: per feature, the first row this model added.
         rows: per feature, the table's rows.
+        newest_only: fit on the rows holding a level this model added (or an
+            unseen one) only.
 
     Returns:
         Per feature, a [rows] correction (0 for the OOV row and this model's levels).
     """
-    newest = np.zeros(len(labels), bool)
-    for f, r in index.items():
-        newest |= (r >= first_new_rows[f]) | (r == OOV_ROW)
     latest = {f: np.zeros(rows[f]) for f in index}
-    if not newest.any():
-        return latest
-    index = {f: r[newest] for f, r in index.items()}
-    offset, labels = np.asarray(offset, np.float64)[newest], np.asarray(labels, np.float64)[newest]
+    offset, labels = np.asarray(offset, np.float64), np.asarray(labels, np.float64)
+    if newest_only:
+        newest = np.zeros(len(labels), bool)
+        for f, r in index.items():
+            newest |= (r >= first_new_rows[f]) | (r == OOV_ROW)
+        index = {f: r[newest] for f, r in index.items()}
+        offset, labels = offset[newest], labels[newest]
     for _ in range(SWEEPS):
         for f, r in index.items():
             old = (r != OOV_ROW) & (r < first_new_rows[f])

@@ -33,13 +33,13 @@ def extended(
     return start.extended(parent_rows, {f: d.table_rows for f, d in diffs.items()})
 
 
-def refresh(keras_model: model.EmbeddingModel, rows: init.LabelledRows) -> None:
+def refresh(keras_model: model.EmbeddingModel, rows: init.LabelledRows, newest_only: bool) -> None:
     """Fits an extension's own corrections of its old levels (`context.fit_latest`).
 
     Args:
         keras_model: the trained extension (its OOV rows already set).
-        rows: the rows it trained on; those holding a new level (or an unseen
-            one) are fitted.
+        rows: the rows to fit on (`ModelFamily.context_rows`).
+        newest_only: fit on those holding a new (or an unseen) level only.
     """
     index = {f: np.asarray(r, np.int64) for f, r in rows.index.items()}
     offset = np.concatenate(

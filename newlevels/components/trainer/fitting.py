@@ -197,14 +197,20 @@ def fit(
     diffs: Mapping[str, levels.LevelDiff],
     parent: artifacts.ExportedEmbeddings | None,
     rows: training_rows.Rows,
+    span_rows: training_rows.Rows | None = None,
 ) -> Fitted:
     """Starts the new rows, fits the model, then fits its OOV rows to serve an average level.
+
+    An extension under `--context refresh` then fits its old levels' corrections
+    (`context_refresh.refresh`) on `span_rows`.
 
     Args:
         settings: trainer settings.
         diffs: each feature's level diff.
         parent: the parent's exported rows, or None.
         rows: the training rows (`row_selection` picked them).
+        span_rows: every training row of the span, for a family whose context
+            fits on them (None: `rows`, those holding a new level).
 
     Returns:
         The fitted model and how it got there.
@@ -258,7 +264,11 @@ def fit(
     # refits them too; no old level's prediction reads them.
     set_average_oov_rows(keras_model, settings.family, labelled, rows.base_rate)
     if extends and options.context == context.REFRESH:
-        context_refresh.refresh(keras_model, labelled)
+        whole_span = settings.family.context_rows == families.SPAN_ROWS and span_rows is not None
+        if whole_span:
+            vocabularies = {name: diffs[name].merged for name in names}
+            labelled = init.labelled_rows(*data.as_arrays(span_rows.dataset, names), vocabularies)
+        context_refresh.refresh(keras_model, labelled, newest_only=not whole_span)
     return Fitted(keras_model, diffs, initial, convergence, epochs)
 
 
