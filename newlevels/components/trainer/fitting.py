@@ -28,7 +28,11 @@ from newlevels.components.trainer import (
 from newlevels.components.trainer.distribution import distribution_strategy
 from newlevels.components.trainer.settings import TrainerSettings
 from newlevels.components.trainer.strategies import get_strategy
-from newlevels.components.trainer.tables import build_table_set, new_level_filter
+from newlevels.components.trainer.tables import build_table_set
+from newlevels.components.trainer.training_rows import (  # noqa: F401 (re-exported)
+    RowSelection,
+    row_selection,
+)
 
 
 def adaptation_head(
@@ -103,36 +107,6 @@ def build_model(
             keras_model, settings.options.learning_rate, settings.options.sparse_updates
         )
     return keras_model
-
-
-@dataclasses.dataclass(frozen=True)
-class RowSelection:
-    """Which rows a Trainer reads: `training_rows.select_rows`' keyword arguments."""
-
-    keep: training_rows.RowFilter | None
-    replay_fraction: float
-    holdout_fraction: float
-
-
-def row_selection(
-    settings: TrainerSettings, diffs: Mapping[str, levels.LevelDiff], extends_parent: bool
-) -> RowSelection:
-    """The rows a Trainer trains on (and holds out) for these settings.
-
-    A model without a parent trains on every row. An extension trains on the
-    rows holding a new level, plus the old-level rows replayed for shared
-    weights (`--replay-fraction`) or, under `--adapt head`, every old-level row
-    (the head follows the whole span); with early stopping a fraction of them
-    is held out.
-    """
-    options = settings.options
-    if not extends_parent:
-        return RowSelection(None, 0.0, 0.0)
-    replay = options.replay_fraction if options.unfreeze_shared else 0.0
-    if options.adapt == head.HEAD:
-        replay = 1.0
-    holdout = options.holdout_fraction if options.stops_early(settings.role, True) else 0.0
-    return RowSelection(new_level_filter(diffs), replay, holdout)
 
 
 @dataclasses.dataclass(frozen=True)
