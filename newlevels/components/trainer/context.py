@@ -57,8 +57,9 @@ class Context:
 
     Attributes:
         starts: per feature, the first row of each vintage 1..K (ascending).
-        corrections: per feature, [rows, K + 1] float32; column k holds span k's
-            correction of each level older than vintage k (0 elsewhere).
+        corrections: per feature, [rows, K + 1] float32; column k holds the k-th
+            extension's correction of each level older than vintage k (0 elsewhere:
+            its own levels, younger ones, the OOV row; column 0 is all zeros).
     """
 
     starts: dict[str, tuple[int, ...]]
@@ -86,10 +87,6 @@ class Context:
             {f: () for f in features},
             {f: np.zeros((n, 1), np.float32) for f, n in features.items()},
         )
-
-    def inherited(self, parent_rows: Mapping[str, int], parent_depth: int) -> dict[str, np.ndarray]:
-        """Per feature, the part a parent with these rows and depth held (the frozen part)."""
-        return {f: t[: parent_rows[f], : parent_depth + 1] for f, t in self.corrections.items()}
 
 
 def row_vintages(
