@@ -450,3 +450,13 @@ def test_runs_make_no_download_attempt_for_beams_prism_runner(split_runs):
         assert "Running pipeline with PrismRunner" not in text
         assert "Downloading prism" not in text
         assert "incremental_trainer" in text  # the log is the run's, not an empty file
+
+
+def test_the_summary_states_the_extensions_context(toy_runs):
+    first, second = toy_runs["summaries"]
+    assert first["context"] is None, "a first model has no parent, so no corrections"
+    context = second["context"]
+    assert context["vintages"] == 1 and set(context["corrected_levels"]) == set(FEATURES)
+    assert sum(context["corrected_levels"].values()) > 0
+    assert max(context["max_abs_correction"].values()) > 0.0
+    assert "context: rows holding a new level read corrections of" in format_summary(second)

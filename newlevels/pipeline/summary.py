@@ -211,6 +211,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"over {change['rows']} rows"
             + (" (the parent's predictions, bit for bit)" if change["max_abs"] == 0.0 else "")
         )
+    context = summary.get("context")
+    if context and any(context["corrected_levels"].values()):
+        lines.append(
+            "context: rows holding a new level read corrections of "
+            + ", ".join(f"{n} {f}" for f, n in context["corrected_levels"].items())
+            + " old levels (max |correction| "
+            + f"{max(context['max_abs_correction'].values()):.4f}; old-level rows read none)"
+        )
     gate = summary["gate"]
     baseline = summary.get("baseline") or {}
     lines += [
