@@ -60,7 +60,8 @@ class Problem:
         diffs = self.diffs if parent else {f: diff_levels(f, [], self.levels(f)) for f in FEATURES}
         selection = fitting.row_selection(settings, diffs, extends_parent=parent)
         rows = training_rows.select_rows(self.batches(), **dataclasses.asdict(selection))
-        return fitting.fit(settings, diffs, self.parent if parent else None, rows)
+        every = training_rows.select_rows(self.batches()) if parent else None
+        return fitting.fit(settings, diffs, self.parent if parent else None, rows, every)
 
     def levels(self, feature: str) -> list[str]:
         """The levels the rows hold, in a fixed order."""

@@ -22,7 +22,7 @@ import tensorflow as tf
 from newlevels import cli
 from newlevels.components import certificate
 from newlevels.components.evaluation import decision as deciding
-from newlevels.components.trainer import artifacts, init
+from newlevels.components.trainer import artifacts, context, init
 from newlevels.components.trainer.strategies import INCREMENTAL
 from newlevels.contracts import blessing as blessing_properties
 from newlevels.contracts import decision as verdicts
@@ -242,7 +242,8 @@ def test_pushed_models_predict_bit_identically_on_old_level_rows(toy_runs):
 
 def test_exported_rows_are_the_rows_the_savedmodel_serves_and_unseen_levels_use_oov(toy_runs):
     second = toy_runs["summaries"][1]
-    exported = artifacts.read_embeddings(second["model_uri"]).features
+    embeddings = artifacts.read_embeddings(second["model_uri"])
+    exported = embeddings.features
     unseen = "a level never seen"
     tokens = {name: [*exported[name].vocabulary, unseen] for name in FEATURES}
     requests = [
@@ -256,7 +257,25 @@ def test_exported_rows_are_the_rows_the_savedmodel_serves_and_unseen_levels_use_
         vector = rows.oov if token == unseen else rows.weights[rows.vocabulary.index(token)]
         return float(np.sum(vector, dtype=np.float64))
 
-    logits = [sum(row_sum(name, request[name]) for name in FEATURES) for request in requests]
+    logits = np.array(
+        [sum(row_sum(name, request[name]) for name in FEATURES) for request in requests]
+    )
+    # The extension's context (`--context refresh`): rows holding a level it added (or an
+    # unseen one) add their old levels' corrections, those of the row's vintage.
+    corrections = embeddings.context
+    assert corrections is not None and corrections.depth == 1
+    index = {
+        name: np.array(
+            [
+                0 if r[name] == unseen else 1 + exported[name].vocabulary.index(r[name])
+                for r in requests
+            ]
+        )
+        for name in FEATURES
+    }
+    vintage = context.row_vintages(index, corrections.starts)
+    logits += sum(corrections.corrections[name][index[name], vintage] for name in FEATURES)
+    assert (vintage == 0).any() and (vintage == 1).any()
     expected = tf.sigmoid(tf.constant(logits, tf.float32)).numpy()
     np.testing.assert_allclose(served, expected, rtol=0, atol=1e-6)
 
@@ -431,3 +450,13 @@ def test_runs_make_no_download_attempt_for_beams_prism_runner(split_runs):
         assert "Running pipeline with PrismRunner" not in text
         assert "Downloading prism" not in text
         assert "incremental_trainer" in text  # the log is the run's, not an empty file
+
+
+def test_the_summary_states_the_extensions_context(toy_runs):
+    first, second = toy_runs["summaries"]
+    assert first["context"] is None, "a first model has no parent, so no corrections"
+    context = second["context"]
+    assert context["vintages"] == 1 and set(context["corrected_levels"]) == set(FEATURES)
+    assert sum(context["corrected_levels"].values()) > 0
+    assert max(context["max_abs_correction"].values()) > 0.0
+    assert "context: rows holding a new level read corrections of" in format_summary(second)

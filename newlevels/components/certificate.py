@@ -7,7 +7,10 @@ parent's table as the child holds it: the parent's tokens with the child's rows
 of them, under the parent's OOV row, which the manifest records}); a child fits
 its own OOV row, and no old level looks it up. `contracts.digest` defines the
 digest. The two properties keep their format, so a digest recorded by an
-earlier release (whose children kept the parent's OOV row) verifies as before. The decision
+earlier release (whose children kept the parent's OOV row) verifies as before. A model
+with a context (`trainer/context.py`) adds one entry per feature, `context/<feature>`:
+its corrections as a table (a row per level, a column per vintage); a child's old
+part is its parent's rows and vintages, which it keeps frozen. The decision
 refuses an extension whose old rows are not its parent's, and the push guard
 checks again, on the files it is about to copy, just before it copies them.
 """
@@ -35,12 +38,20 @@ class FreezeCertificateError(RuntimeError):
     """A model about to be served as an extension did not keep its parent's rows."""
 
 
+CONTEXT_PREFIX = "context/"
+
+
 def rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
-    """{table: digest of the whole table}."""
-    return {
+    """{table: digest of the whole table}, and {context/<feature>: digest of its corrections}."""
+    digests = {
         name: table_digest(rows.vocabulary, rows.table)
         for name, rows in sorted(embeddings.features.items())
     }
+    context = embeddings.context
+    for feature, table in sorted(({} if context is None else context.corrections).items()):
+        vocabulary = embeddings.features[feature].vocabulary
+        digests[CONTEXT_PREFIX + feature] = table_digest(vocabulary, table)
+    return digests
 
 
 def old_rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
@@ -55,7 +66,7 @@ def old_rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
     manifest = embeddings.manifest
     if not manifest.parent_model_uri:
         return {}
-    return {
+    digests = {
         name: old_rows_digest(
             rows.vocabulary,
             rows.table,
@@ -64,6 +75,13 @@ def old_rows_digests(embeddings: artifacts.ExportedEmbeddings) -> Digests:
         )
         for name, rows in sorted(embeddings.features.items())
     }
+    context = embeddings.context
+    for feature, table in sorted(({} if context is None else context.corrections).items()):
+        # The parent's levels and vintages: every column but this model's own.
+        old = manifest.features[feature].old_levels
+        vocabulary = embeddings.features[feature].vocabulary[:old]
+        digests[CONTEXT_PREFIX + feature] = table_digest(vocabulary, table[: 1 + old, :-1])
+    return digests
 
 
 def verify(

@@ -9,6 +9,8 @@ import json
 import os
 from typing import Any
 
+import numpy as np
+
 from newlevels.components.certificate import movement
 from newlevels.components.evaluation.metrics import (
     BASELINE,
@@ -121,9 +123,23 @@ def build_summary(config: RunConfig, run: metadata.PipelineRun) -> dict[str, Any
             config, model.uri, manifest.parent_model_uri, evaluation is not None
         ),
         "shared_weights": {name: float(value) for name, value in embeddings.shared.items()},
+        # {vintages, corrected_levels, max_abs_correction} of `--context refresh`, or null.
+        "context": _context(embeddings.context),
         # {schedule, trained, reason, reference: {span, model_id, model_uri, run_id, auc} or
         # null, requested}: a skipped span's gate used `reference`'s recorded AUCs.
         "baseline": _baseline(record, config, full is not None),
+    }
+
+
+def _context(context) -> dict[str, Any] | None:
+    """What the candidate's context holds (`trainer/context.py`): its own corrections' size."""
+    if context is None:
+        return None
+    own = {name: table[:, -1] for name, table in context.corrections.items()}
+    return {
+        "vintages": context.depth,
+        "corrected_levels": {name: int(np.count_nonzero(c)) for name, c in own.items()},
+        "max_abs_correction": {name: float(np.abs(c).max(initial=0.0)) for name, c in own.items()},
     }
 
 
@@ -194,6 +210,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"old-level rows: max |candidate - parent| prediction {change['max_abs']} "
             f"over {change['rows']} rows"
             + (" (the parent's predictions, bit for bit)" if change["max_abs"] == 0.0 else "")
+        )
+    context = summary.get("context")
+    if context and any(context["corrected_levels"].values()):
+        lines.append(
+            "context: rows holding a new level read corrections of "
+            + ", ".join(f"{n} {f}" for f, n in context["corrected_levels"].items())
+            + " old levels (max |correction| "
+            + f"{max(context['max_abs_correction'].values()):.4f}; old-level rows read none)"
         )
     gate = summary["gate"]
     baseline = summary.get("baseline") or {}

@@ -24,7 +24,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     """
     from newlevels.cli.commands.gate_options import add_gate_options
     from newlevels.cli.commands.store_options import add_pipeline_name
-    from newlevels.components.trainer import early_stopping, families, head, init, optimizers
+    from newlevels.components.trainer import (
+        context,
+        early_stopping,
+        families,
+        head,
+        init,
+        optimizers,
+    )
     from newlevels.components.trainer.distribution import FACTORIES
     from newlevels.components.trainer.settings import TrainingOptions
     from newlevels.components.trainer.strategies import DEFAULT as DEFAULT_STRATEGY
@@ -159,6 +166,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="head: an extension also trains a head (a global bias and a scale per feature) "
         "on every row of the span, so old-level predictions follow drift while every "
         f"embedding row stays bit-identical (default: {options.adapt})",
+    )
+    parser.add_argument(
+        "--context",
+        default=options.context,
+        choices=context.CONTEXTS,
+        help="refresh: an extension also fits a correction of each old level, read only by "
+        "rows holding a new or unseen level, so those rows see their old levels fresh while "
+        "old-level predictions stay the parent's, bit for bit; frozen: no correction "
+        f"(default: {options.context})",
     )
     parser.add_argument(
         "--beam-arg",

@@ -10,6 +10,10 @@ Layout (per feature):
                                      model trained (its new rows) started
     embeddings/manifest.json         strategy, model family, tables, dims, level counts,
                                      rows trained, parent (`contracts/manifest.py`)
+    embeddings/<feature>/context.npy [rows, vintages + 1] float32: an extension's
+                                     corrections of old levels, read only beside a
+                                     newer level (`context.py`); absent without one
+    embeddings/<feature>/context_starts.json  the first row of each vintage
 
 A table is one feature's rows; the `additive` family has one per feature, named
 after it; `mf` adds a 1-wide bias table per feature, `embeddings/<feature>_bias/`
@@ -32,6 +36,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import tensorflow as tf
 
+from newlevels.components.trainer.context import Context
 from newlevels.contracts.manifest import FILE as MANIFEST
 from newlevels.contracts.manifest import Manifest
 
@@ -39,6 +44,7 @@ EMBEDDINGS_DIR = "embeddings"
 SERVING_DIR = "Format-Serving"
 PENDING = "pending.json"
 INITIAL = "initial.npy"
+CONTEXT, CONTEXT_STARTS = "context.npy", "context_starts.json"
 
 
 class ParentModelError(ValueError):
@@ -73,6 +79,8 @@ class ExportedEmbeddings:
     pending: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     #: per table, the starting values of the rows the model trained (`initial.npy`).
     initial: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: the corrections of old levels beside newer ones (`context.py`), or None.
+    context: Context | None = None
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
@@ -146,9 +154,10 @@ def write_embeddings(
     shared: Mapping[str, np.ndarray] | None = None,
     pending: Mapping[str, Mapping[str, int]] | None = None,
     initial: Mapping[str, np.ndarray] | None = None,
+    context: Context | None = None,
 ) -> None:
     """Writes `embeddings/` under a Model artifact root (tables, shared weights, pending,
-    the trained rows' starting values)."""
+    the trained rows' starting values, the context)."""
     for name, rows in features.items():
         folder = _feature_dir(root, name)
         tf.io.gfile.makedirs(folder)
@@ -163,6 +172,13 @@ def write_embeddings(
             json.dump(dict(levels), handle, ensure_ascii=False, sort_keys=True)
     for name, value in (shared or {}).items():
         _save_npy(_feature_dir(root, name) + ".npy", value)
+    if context is not None:
+        for name, table in context.corrections.items():
+            folder = _feature_dir(root, name)
+            tf.io.gfile.makedirs(folder)
+            _save_npy(os.path.join(folder, CONTEXT), table)
+            with tf.io.gfile.GFile(os.path.join(folder, CONTEXT_STARTS), "w") as handle:
+                json.dump(list(context.starts[name]), handle)
     with tf.io.gfile.GFile(os.path.join(root, EMBEDDINGS_DIR, MANIFEST), "w") as handle:
         handle.write(manifest.to_json())
 
@@ -204,6 +220,28 @@ def read_embeddings(root: str) -> ExportedEmbeddings:
                     pending[name] = {
                         token: int(count) for token, count in json.load(handle).items()
                     }
+        context = read_context(root, manifest.features)
     except (OSError, tf.errors.OpError, ValueError) as error:
         raise ParentModelError(f"model artifact {root} is unreadable: {error}") from error
-    return ExportedEmbeddings(manifest, features, shared, pending, initial)
+    return ExportedEmbeddings(manifest, features, shared, pending, initial, context)
+
+
+def read_context(root: str, features: Iterable[str]) -> Context | None:
+    """The context under a Model artifact root, or None if it holds none."""
+    starts, corrections = {}, {}
+    for name in features:
+        folder = _feature_dir(root, name)
+        if tf.io.gfile.exists(os.path.join(folder, CONTEXT)):
+            corrections[name] = _load_npy(os.path.join(folder, CONTEXT))
+            with tf.io.gfile.GFile(os.path.join(folder, CONTEXT_STARTS)) as handle:
+                starts[name] = tuple(int(v) for v in json.load(handle))
+            if corrections[name].shape[1] != len(starts[name]) + 1:
+                raise ValueError(
+                    f"{folder}: {CONTEXT} has {corrections[name].shape[1]} columns for "
+                    f"{len(starts[name])} vintages"
+                )
+    if not corrections:
+        return None
+    if set(corrections) != set(features):
+        raise ValueError(f"{root}: a context for {sorted(corrections)}, not every feature")
+    return Context(starts, corrections)

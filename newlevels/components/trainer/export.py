@@ -153,4 +153,5 @@ def export_trained(
         trained.model.shared_weights(),
         {name: a.pending for name, a in trained.admissions.items()},
         trained.initial_rows,
+        None if trained.model.context is None else trained.model.context.values(),
     )

@@ -21,6 +21,7 @@ from newlevels.components.trainer.init import mf as init_mf
 from newlevels.components.trainer.tables import FeatureTables, TableSpec
 from newlevels.transforms.features import DataSpec
 
+SPAN_ROWS, NEW_LEVEL_ROWS = "span", "new_level"
 DEFAULT_USER_COLUMN = "userId"
 DEFAULT_ITEM_COLUMN = "movieId"
 
@@ -49,6 +50,9 @@ class ModelFamily(abc.ABC):
     default_embedding_dim: ClassVar[int]
     #: names of the weights outside the tables (`embeddings/<name>.npy`).
     shared_names: ClassVar[tuple[str, ...]] = ()
+    #: which rows `--context refresh` fits its corrections on (`context.py`): every
+    #: training row of the span (`SPAN_ROWS`) or the rows holding a new level.
+    context_rows: ClassVar[str] = SPAN_ROWS
 
     def __init__(self, user_column: str, item_column: str) -> None:
         self.user_column = user_column
@@ -186,6 +190,9 @@ class MatrixFactorizationFamily(ModelFamily):
     name = "mf"
     default_embedding_dim = 16
     shared_names = (model.MatrixFactorizationModel.GLOBAL_BIAS,)
+    # A level acts through its partner's vector: what old-level rows say about it
+    # does not carry over to new partners (measured in `tests/test_context.py`).
+    context_rows = NEW_LEVEL_ROWS
 
     def check(self, spec: DataSpec) -> None:
         columns = (self.user_column, self.item_column)

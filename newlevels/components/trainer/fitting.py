@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from newlevels.components.trainer import (
     artifacts,
+    context,
+    context_refresh,
     data,
     early_stopping,
     families,
@@ -26,7 +28,11 @@ from newlevels.components.trainer import (
 from newlevels.components.trainer.distribution import distribution_strategy
 from newlevels.components.trainer.settings import TrainerSettings
 from newlevels.components.trainer.strategies import get_strategy
-from newlevels.components.trainer.tables import build_table_set, new_level_filter
+from newlevels.components.trainer.tables import build_table_set
+from newlevels.components.trainer.training_rows import (  # noqa: F401 (re-exported)
+    RowSelection,
+    row_selection,
+)
 
 
 def adaptation_head(
@@ -54,6 +60,7 @@ def build_model(
     parent_shared: Mapping[str, np.ndarray] | None = None,
     starts: Mapping[str, np.ndarray] | None = None,
     head_start: head.Head | None = None,
+    parent_context: context.Context | None = None,
 ) -> model.EmbeddingModel:
     """Builds and compiles the model under the settings' `tf.distribute` strategy.
 
@@ -68,6 +75,8 @@ def build_model(
         starts: the new rows' starting values by table (`init.start_rows`), or
             None for random rows.
         head_start: where a trained head starts (see `adaptation_head`).
+        parent_context: the parent's context (`context.py`), or None; an
+            extension holds it, frozen, plus a vintage of its own.
 
     Returns:
         The compiled model.
@@ -90,40 +99,14 @@ def build_model(
             train_shared,
             adaptation_head(settings, parent_shared, head_start),
         )
+        if parent_tables is not None:
+            keras_model.context = context.ContextLayer(
+                context_refresh.extended(diffs, parent_context), name="context"
+            )
         model.compile_model(
             keras_model, settings.options.learning_rate, settings.options.sparse_updates
         )
     return keras_model
-
-
-@dataclasses.dataclass(frozen=True)
-class RowSelection:
-    """Which rows a Trainer reads: `training_rows.select_rows`' keyword arguments."""
-
-    keep: training_rows.RowFilter | None
-    replay_fraction: float
-    holdout_fraction: float
-
-
-def row_selection(
-    settings: TrainerSettings, diffs: Mapping[str, levels.LevelDiff], extends_parent: bool
-) -> RowSelection:
-    """The rows a Trainer trains on (and holds out) for these settings.
-
-    A model without a parent trains on every row. An extension trains on the
-    rows holding a new level, plus the old-level rows replayed for shared
-    weights (`--replay-fraction`) or, under `--adapt head`, every old-level row
-    (the head follows the whole span); with early stopping a fraction of them
-    is held out.
-    """
-    options = settings.options
-    if not extends_parent:
-        return RowSelection(None, 0.0, 0.0)
-    replay = options.replay_fraction if options.unfreeze_shared else 0.0
-    if options.adapt == head.HEAD:
-        replay = 1.0
-    holdout = options.holdout_fraction if options.stops_early(settings.role, True) else 0.0
-    return RowSelection(new_level_filter(diffs), replay, holdout)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +129,10 @@ class Fitted:
     def as_parent(self) -> artifacts.ExportedEmbeddings:
         """The model as the next run reads its parent (what `embeddings/` holds)."""
         return artifacts.ExportedEmbeddings(
-            {}, feature_rows(self.model, self.diffs), self.model.shared_weights()
+            {},
+            feature_rows(self.model, self.diffs),
+            self.model.shared_weights(),
+            context=context_refresh.context_of(self.model),
         )
 
 
@@ -185,14 +171,20 @@ def fit(
     diffs: Mapping[str, levels.LevelDiff],
     parent: artifacts.ExportedEmbeddings | None,
     rows: training_rows.Rows,
+    span_rows: training_rows.Rows | None = None,
 ) -> Fitted:
     """Starts the new rows, fits the model, then fits its OOV rows to serve an average level.
+
+    An extension under `--context refresh` then fits its old levels' corrections
+    (`context_refresh.refresh`) on `span_rows`.
 
     Args:
         settings: trainer settings.
         diffs: each feature's level diff.
         parent: the parent's exported rows, or None.
         rows: the training rows (`row_selection` picked them).
+        span_rows: every training row of the span, for a family whose context
+            fits on them (None: `rows`, those holding a new level).
 
     Returns:
         The fitted model and how it got there.
@@ -220,6 +212,7 @@ def fit(
         None if parent is None else parent.shared,
         starts,
         head_start,
+        None if parent is None else parent.context,
     )
     initial = {
         name: table.full_table().numpy()[diffs[keras_model.table_features[name]].frozen_rows :]
@@ -244,6 +237,12 @@ def fit(
     # average level of the rows trained on, at the span's base rate. An extension
     # refits them too; no old level's prediction reads them.
     set_average_oov_rows(keras_model, settings.family, labelled, rows.base_rate)
+    if extends and options.context == context.REFRESH:
+        whole_span = settings.family.context_rows == families.SPAN_ROWS and span_rows is not None
+        if whole_span:
+            vocabularies = {name: diffs[name].merged for name in names}
+            labelled = init.labelled_rows(*data.as_arrays(span_rows.dataset, names), vocabularies)
+        context_refresh.refresh(keras_model, labelled, newest_only=not whole_span)
     return Fitted(keras_model, diffs, initial, convergence, epochs)
 
 

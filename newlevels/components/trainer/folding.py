@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from newlevels.components.trainer.context import ContextLayer
 from newlevels.components.trainer.families import AdaptationHead, ModelFamily
 from newlevels.components.trainer.head import Head
 from newlevels.components.trainer.levels import OOV_ROW
@@ -47,7 +48,7 @@ def fold(model: EmbeddingModel, family: ModelFamily) -> EmbeddingModel:
     The copy shares the model's token lookups and keeps each feature's first new
     row, so `has_new_level` (the `slice_features` signature) still flags the
     levels this model added. Shared weights (the `mf` global bias, the head)
-    are copied and frozen.
+    and the context (`context.py`) are copied and frozen.
 
     Args:
         model: the trained model, of `family`.
@@ -70,4 +71,7 @@ def fold(model: EmbeddingModel, family: ModelFamily) -> EmbeddingModel:
     # serving graph computes exactly what the trained model computes.
     start = Head.from_shared(shared, model.feature_names)
     adaptation = None if start is None else AdaptationHead(start, trainable=False)
-    return family.build(tables, shared, train_shared=False, adaptation=adaptation)
+    folded = family.build(tables, shared, train_shared=False, adaptation=adaptation)
+    if model.context is not None:
+        folded.context = ContextLayer(model.context.values(), name="context")
+    return folded

@@ -16,14 +16,17 @@ import tf_keras as keras
 from tf_keras.src.engine.training import reduce_per_replica
 
 from newlevels.components.trainer import head, optimizers
+from newlevels.components.trainer.context import ContextLayer
 from newlevels.components.trainer.tables import FeatureTables, any_new_level, new_level_flags
 
 
 class EmbeddingModel(keras.Model):
     """What every model family shares: token lookups, tables, the new-level flag, training.
 
-    Subclasses define `call`. `embeddings` maps table names to tables and
-    `table_features` each table to its feature.
+    Subclasses define `logit`, from each feature's row index. `embeddings` maps
+    table names to tables and `table_features` each table to its feature. An
+    extension's `context` (see `context.py`) adds its old levels' corrections to
+    rows holding a newer level; a model without one computes `sigmoid(logit)`.
     """
 
     def __init__(
@@ -36,6 +39,17 @@ class EmbeddingModel(keras.Model):
         self.table_features = {name: t.feature for name, t in tables.items()}
         self.first_new_rows = {t.feature: t.first_new_row for t in tables.values()}
         self.head = head
+        self.context: ContextLayer | None = None
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        rows = self.rows(features)
+        if self.context is None:
+            return tf.sigmoid(self.logit(rows))
+        return tf.sigmoid(self.logit(rows) + self.context(rows))
+
+    def logit(self, rows: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        """Each row's logit, before any context correction."""
+        raise NotImplementedError
 
     def shared_weights(self) -> dict[str, np.ndarray]:
         """Weights outside the tables, by name (exported as `embeddings/<name>.npy`)."""
@@ -92,15 +106,15 @@ class EmbeddingModel(keras.Model):
 class AdditiveEmbeddingModel(EmbeddingModel):
     """sigmoid(sum over features of sum over dims of the feature's embedding row)."""
 
-    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+    def logit(self, rows: Mapping[str, tf.Tensor]) -> tf.Tensor:
         parts = {
-            name: tf.reduce_sum(self.embeddings[name](rows), axis=-1)
-            for name, rows in self.rows(features).items()
+            name: tf.reduce_sum(self.embeddings[name](index), axis=-1)
+            for name, index in rows.items()
         }
         if self.head is None:
-            return tf.sigmoid(tf.add_n(list(parts.values())))
+            return tf.add_n(list(parts.values()))
         scaled = [self.head.scales[name] * part for name, part in parts.items()]
-        return tf.sigmoid(self.head.bias + tf.add_n(scaled))
+        return self.head.bias + tf.add_n(scaled)
 
 
 class HeadLayer(keras.layers.Layer):
@@ -172,23 +186,21 @@ class MatrixFactorizationModel(EmbeddingModel):
     def shared_weights(self) -> dict[str, np.ndarray]:
         return {self.GLOBAL_BIAS: self.global_bias.value.numpy(), **super().shared_weights()}
 
-    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
-        rows = self.rows(features)
+    def logit(self, rows: Mapping[str, tf.Tensor]) -> tf.Tensor:
         user, item = rows[self.user], rows[self.item]
         dot = tf.reduce_sum(self.embeddings[self.user](user) * self.embeddings[self.item](item), -1)
         user_bias = self.embeddings[self.bias_table(self.user)](user)[:, 0]
         item_bias = self.embeddings[self.bias_table(self.item)](item)[:, 0]
         if self.head is None:
-            return tf.sigmoid(dot + (user_bias + item_bias) + self.global_bias(dot))
+            return dot + (user_bias + item_bias) + self.global_bias(dot)
         # The head scales each side's rows: its vector and its bias.
         user_scale, item_scale = self.head.scales[self.user], self.head.scales[self.item]
-        logit = (
+        return (
             user_scale * item_scale * dot
             + (user_scale * user_bias + item_scale * item_bias)
             + self.global_bias(dot)
             + self.head.bias
         )
-        return tf.sigmoid(logit)
 
 
 def compile_model(

@@ -7,8 +7,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from newlevels.components.trainer import context, families, head, optimizers
 from newlevels.components.trainer import early_stopping as stopping
-from newlevels.components.trainer import families, head, optimizers
 from newlevels.components.trainer import init as starts
 from newlevels.components.trainer.distribution import DEFAULT, check_distribution
 from newlevels.components.trainer.strategies import REGISTRY, UnknownStrategyError
@@ -72,6 +72,10 @@ class TrainingOptions:
         adapt: `head`: an extension also trains a head (a bias and a scale per
             feature) on every row of the span, so old-level predictions follow
             drift while every row stays bit-identical; `none`: no head trains.
+        context: `refresh`: an extension fits a correction of each old level,
+            read only by rows holding a level it added or an unseen one, so
+            those rows see their old levels fresh while old-level rows keep the
+            parent's predictions (`context.py`); `frozen`: it fits none.
     """
 
     epochs: int = 2
@@ -92,6 +96,7 @@ class TrainingOptions:
     holdout_fraction: float = stopping.DEFAULT_HOLDOUT_FRACTION
     patience: int = stopping.DEFAULT_PATIENCE
     adapt: str = head.DEFAULT
+    context: str = context.DEFAULT
     embedding_dim: int | None = None
 
     def __post_init__(self) -> None:
@@ -132,6 +137,7 @@ class TrainingOptions:
             ("--init", self.init, starts.INITS),
             ("--early-stopping", self.early_stopping, stopping.CHOICES),
             ("--adapt", self.adapt, head.ADAPTS),
+            ("--context", self.context, context.CONTEXTS),
         ):
             if value not in choices:
                 raise TrainingOptionsError(

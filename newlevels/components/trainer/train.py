@@ -12,8 +12,10 @@ from absl import logging
 from newlevels.components.trainer import (
     admission,
     artifacts,
+    context,
     data,
     early_stopping,
+    families,
     head,
     init,
     levels,
@@ -170,7 +172,17 @@ def train(
         rows.replayed,
         rows.held_out,
     )
-    fitted = fit(settings, diffs, parent, rows)
+    span_rows = None
+    if (
+        parent is not None
+        and settings.options.context == context.REFRESH
+        and settings.family.context_rows == families.SPAN_ROWS
+    ):
+        # The context's corrections read every training row of the span.
+        span_rows = data.load_rows(
+            train_patterns, tft_output.transformed_feature_spec(), spec.feature_names
+        )
+    fitted = fit(settings, diffs, parent, rows, span_rows)
     logging.info("Trained %d epochs; early stopping: %s", fitted.epochs, fitted.convergence)
     return TrainedModel(
         settings,

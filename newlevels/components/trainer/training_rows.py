@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
+from newlevels.components.trainer import head
+from newlevels.components.trainer.levels import LevelDiff
+from newlevels.components.trainer.tables import new_level_filter
 from newlevels.transforms.vocabularies import ROW_ID_KEY
+
+if TYPE_CHECKING:
+    from newlevels.components.trainer.settings import TrainerSettings
 
 Features = dict[str, tf.Tensor]
 #: Maps a batch of features to a bool vector: keep the row or not.
@@ -170,3 +177,33 @@ def mask_rows(features: Features, label: tf.Tensor, keep: tf.Tensor) -> tuple[Fe
         {name: tf.boolean_mask(values, keep) for name, values in features.items()},
         tf.boolean_mask(label, keep),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class RowSelection:
+    """Which rows a Trainer reads: `select_rows`' keyword arguments."""
+
+    keep: RowFilter | None
+    replay_fraction: float
+    holdout_fraction: float
+
+
+def row_selection(
+    settings: TrainerSettings, diffs: Mapping[str, LevelDiff], extends_parent: bool
+) -> RowSelection:
+    """The rows a Trainer trains on (and holds out) for these settings.
+
+    A model without a parent trains on every row. An extension trains on the
+    rows holding a new level, plus the old-level rows replayed for shared
+    weights (`--replay-fraction`) or, under `--adapt head`, every old-level row
+    (the head follows the whole span); with early stopping a fraction of them
+    is held out.
+    """
+    options = settings.options
+    if not extends_parent:
+        return RowSelection(None, 0.0, 0.0)
+    replay = options.replay_fraction if options.unfreeze_shared else 0.0
+    if options.adapt == head.HEAD:
+        replay = 1.0
+    holdout = options.holdout_fraction if options.stops_early(settings.role, True) else 0.0
+    return RowSelection(new_level_filter(diffs), replay, holdout)
